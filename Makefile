@@ -1,0 +1,53 @@
+# BlockAnalytix: `make demo` runs the whole pipeline on the embedded devnet; `make test` runs the suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+export BLOCKANALYTIX_HOME ?= $(CURDIR)/.blockanalytix
+
+.PHONY: setup test test-deps demo demo-stop bench lint fmt clean
+
+setup: $(VENV_STAMP) $(ANVIL)
+
+$(VENV_STAMP): pyproject.toml
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/python -m pip install -q --upgrade pip uv
+	.venv/bin/uv pip install --python .venv/bin/python -q -e '.[dev]'
+	touch $@
+
+$(ANVIL): package.json
+	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+	test -x $@ && touch $@
+
+# System services the tests start themselves: PostgreSQL 15 binaries and Debian's chromium.
+test-deps:
+	@need=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing:$$need"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need) \
+	    || { echo "could not apt-get install$$need: run as root or install them yourself"; exit 1; }; \
+	fi
+
+test: setup test-deps
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -q -p no:cacheprovider
+
+demo: setup
+	bash deployment/demo.sh start
+
+demo-stop:
+	bash deployment/demo.sh stop
+
+bench: setup
+	$(PY) -m blockanalytix_tests.benchmarks.run
+
+lint:
+	.venv/bin/ruff check .
+
+fmt:
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+clean:
+	rm -rf .venv node_modules data .blockanalytix

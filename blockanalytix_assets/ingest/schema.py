@@ -1,0 +1,104 @@
+"""Arrow schemas of the raw tables, named and typed like ethereum-etl's crypto_ethereum exports."""
+
+import pyarrow as pa
+
+WEI = pa.decimal128(38, 0)  # exact wei; 10^38 wei is far above the ether supply
+
+WITHDRAWAL = pa.struct(
+    [
+        ("index", pa.int64()),
+        ("validator_index", pa.int64()),
+        ("address", pa.string()),
+        ("amount", pa.int64()),  # gwei, as in the RPC
+    ]
+)
+
+BLOCKS = pa.schema(
+    [
+        ("number", pa.int64()),
+        ("hash", pa.string()),
+        ("parent_hash", pa.string()),
+        ("nonce", pa.string()),
+        ("sha3_uncles", pa.string()),
+        ("logs_bloom", pa.string()),
+        ("transactions_root", pa.string()),
+        ("state_root", pa.string()),
+        ("receipts_root", pa.string()),
+        ("miner", pa.string()),
+        ("difficulty", WEI),
+        ("total_difficulty", WEI),
+        ("size", pa.int64()),
+        ("extra_data", pa.string()),
+        ("gas_limit", pa.int64()),
+        ("gas_used", pa.int64()),
+        ("timestamp", pa.int64()),
+        ("transaction_count", pa.int64()),
+        ("base_fee_per_gas", pa.int64()),
+        ("withdrawals_root", pa.string()),
+        ("withdrawals", pa.list_(WITHDRAWAL)),
+        ("blob_gas_used", pa.int64()),
+        ("excess_blob_gas", pa.int64()),
+    ]
+)
+
+TRANSACTIONS = pa.schema(
+    [
+        ("hash", pa.string()),
+        ("nonce", pa.int64()),
+        ("block_hash", pa.string()),
+        ("block_number", pa.int64()),
+        ("transaction_index", pa.int64()),
+        ("from_address", pa.string()),
+        ("to_address", pa.string()),
+        ("value", WEI),
+        ("gas", pa.int64()),
+        ("gas_price", pa.int64()),
+        ("input", pa.string()),
+        ("block_timestamp", pa.int64()),
+        ("max_fee_per_gas", pa.int64()),
+        ("max_priority_fee_per_gas", pa.int64()),
+        ("transaction_type", pa.int64()),
+        ("max_fee_per_blob_gas", pa.int64()),
+        ("blob_versioned_hashes", pa.list_(pa.string())),
+        ("receipt_cumulative_gas_used", pa.int64()),
+        ("receipt_gas_used", pa.int64()),
+        ("receipt_contract_address", pa.string()),
+        ("receipt_root", pa.string()),
+        ("receipt_status", pa.int64()),
+        ("receipt_effective_gas_price", pa.int64()),
+        ("receipt_blob_gas_price", pa.int64()),
+        ("receipt_blob_gas_used", pa.int64()),
+    ]
+)
+
+LOGS = pa.schema(
+    [
+        ("log_index", pa.int64()),
+        ("transaction_hash", pa.string()),
+        ("transaction_index", pa.int64()),
+        ("block_hash", pa.string()),
+        ("block_number", pa.int64()),
+        ("address", pa.string()),
+        ("data", pa.string()),
+        ("topics", pa.list_(pa.string())),
+    ]
+)
+
+TOKEN_TRANSFERS = pa.schema(
+    [
+        ("token_address", pa.string()),
+        ("from_address", pa.string()),
+        ("to_address", pa.string()),
+        ("value", pa.string()),  # uint256 as a decimal string: exact, any size
+        ("transaction_hash", pa.string()),
+        ("log_index", pa.int64()),
+        ("block_number", pa.int64()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "raw_blocks": BLOCKS,
+    "raw_transactions": TRANSACTIONS,
+    "raw_logs": LOGS,
+    "token_transfers": TOKEN_TRANSFERS,
+}

@@ -1,0 +1,118 @@
+"""Parquet tables under a storage root (local path or s3://bucket/prefix), written atomically."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+# Fixed writer options so that the same table always gives the same bytes.
+WRITE_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True, version="2.6")
+
+
+class CorruptTableError(RuntimeError):
+    """A stored Parquet file that cannot be read back."""
+
+
+@dataclass(frozen=True)
+class Storage:
+    """A storage root holding `<root>/<asset>/<partition key>.parquet` files."""
+
+    root: str
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+
+    def _fs(self) -> tuple[pafs.FileSystem, str]:
+        if self.root.startswith("s3://"):
+            u = urlparse(self.root)
+            kwargs: dict = {"region": self.s3_region or os.environ.get("AWS_REGION", "us-east-1")}
+            endpoint = self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+            if endpoint:
+                ep = urlparse(endpoint)
+                kwargs["endpoint_override"] = ep.netloc or endpoint
+                kwargs["scheme"] = ep.scheme or "http"
+            return pafs.S3FileSystem(**kwargs), f"{u.netloc}{u.path}".rstrip("/")
+        return pafs.LocalFileSystem(), os.path.abspath(self.root)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+    def path(self, asset: str, key: str) -> str:
+        """The location of one asset partition, as users see it (URI for S3)."""
+        return f"{self.root.rstrip('/')}/{asset}/{key}.parquet"
+
+    def _fs_path(self, asset: str, key: str) -> tuple[pafs.FileSystem, str]:
+        fs, base = self._fs()
+        return fs, f"{base}/{asset}/{key}.parquet"
+
+    def exists(self, asset: str, key: str) -> bool:
+        fs, p = self._fs_path(asset, key)
+        return fs.get_file_info(p).type == pafs.FileType.File
+
+    def write(self, asset: str, key: str, table: pa.Table) -> str:
+        """Write a table atomically: a temporary file renamed into place (S3 PUTs are atomic already)."""
+        fs, p = self._fs_path(asset, key)
+        parent = p.rsplit("/", 1)[0]
+        fs.create_dir(parent, recursive=True)
+        if self.is_s3:
+            with fs.open_output_stream(p) as out:
+                pq.write_table(table, out, **WRITE_OPTIONS)
+            return self.path(asset, key)
+        tmp = f"{parent}/.{key}.parquet.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, tmp, **WRITE_OPTIONS)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, p)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return self.path(asset, key)
+
+    def read(self, asset: str, key: str, columns: list[str] | None = None) -> pa.Table:
+        """Read one asset partition; a missing or corrupt file raises with the path and the fix."""
+        fs, p = self._fs_path(asset, key)
+        if fs.get_file_info(p).type != pafs.FileType.File:
+            raise FileNotFoundError(
+                f"{self.path(asset, key)} does not exist: materialise {asset} for partition {key} first."
+            )
+        try:
+            return pq.read_table(p, filesystem=fs, columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CorruptTableError(
+                f"{self.path(asset, key)} is not a readable Parquet file ({exc}); re-materialise {asset} "
+                f"for partition {key} to rewrite it."
+            ) from exc
+
+    def keys(self, asset: str) -> list[str]:
+        """Partition keys stored for an asset, sorted."""
+        fs, base = self._fs()
+        sel = pafs.FileSelector(f"{base}/{asset}", allow_not_found=True)
+        return sorted(
+            i.base_name[: -len(".parquet")]
+            for i in fs.get_file_info(sel)
+            if i.type == pafs.FileType.File and i.base_name.endswith(".parquet") and not i.base_name.startswith(".")
+        )
+
+    def write_bytes(self, relpath: str, data: bytes) -> str:
+        """Write an artefact (a report, a figure) atomically under the root; returns its location."""
+        fs, base = self._fs()
+        p = f"{base}/{relpath}"
+        fs.create_dir(p.rsplit("/", 1)[0], recursive=True)
+        if self.is_s3:
+            with fs.open_output_stream(p) as out:
+                out.write(data)
+        else:
+            tmp = f"{p}.{uuid.uuid4().hex}.tmp"
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, p)
+        return f"{self.root.rstrip('/')}/{relpath}"
