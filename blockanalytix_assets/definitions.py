@@ -1,0 +1,42 @@
+"""The one Definitions object: assets, checks, jobs, schedules, sensors, resources and executor."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from blockanalytix_assets.ingest import assets as ingest_assets
+from blockanalytix_assets.ingest import sensors as ingest_sensors
+from blockanalytix_assets.operations import jobs as ops_jobs
+from blockanalytix_assets.operations import schedules as ops_schedules
+from blockanalytix_assets.operations import sensors as ops_sensors
+from blockanalytix_assets.resources import k8s_resources, local_resources
+from blockanalytix_assets.settings import Settings
+
+ASSET_MODULES = [ingest_assets]
+CHECK_MODULES: list = []
+
+
+def _executor(deployment: str) -> dg.ExecutorDefinition:
+    if deployment == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        # Every step its own pod; pod resources come from each asset's dagster-k8s/config tags.
+        return k8s_job_executor.configured({"max_concurrent": 50})
+    return dg.multiprocess_executor.configured({"max_concurrent": 2})
+
+
+def build_definitions(deployment: str | None = None) -> dg.Definitions:
+    """Definitions for `local` (one machine) or `k8s` (pods, S3, Postgres), from BLOCKANALYTIX_DEPLOYMENT."""
+    deployment = deployment or Settings.from_env().deployment
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(ASSET_MODULES),
+        asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+        jobs=[ingest_sensors.ingest_job, ops_jobs.repair_job],
+        schedules=[ops_schedules.nightly_repair_schedule],
+        sensors=[ingest_sensors.chain_head_sensor, ops_sensors.run_failure_alert_sensor],
+        resources=k8s_resources() if deployment == "k8s" else local_resources(),
+        executor=_executor(deployment),
+    )
+
+
+defs = build_definitions()

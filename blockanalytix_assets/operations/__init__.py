@@ -1,0 +1,1 @@
+"""Operations: repair backfills, retraining and failure alerts around the asset graph."""

@@ -1,0 +1,93 @@
+"""Launching real Dagster backfills of block ranges (used by the repair job and `blockanalytix backfill`)."""
+
+
+import time
+
+import dagster as dg
+
+from blockanalytix_assets.ingest.assets import RAW_ASSETS
+from blockanalytix_assets.operations.repair import ranges_to_repair
+from blockanalytix_assets.partitions import block_ranges
+
+
+def per_range_assets(asset_graph) -> list[dg.AssetKey]:
+    """The raw assets and every block_ranges-partitioned asset downstream of them."""
+    keys = {dg.AssetKey(a) for a in RAW_ASSETS}
+    frontier = list(keys)
+    while frontier:
+        for child in asset_graph.get(frontier.pop()).child_keys:
+            if child not in keys and asset_graph.get(child).partitions_def == block_ranges:
+                keys.add(child)
+                frontier.append(child)
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def launch_backfill(
+    instance: dg.DagsterInstance, asset_graph, keys: list[str], title: str, tags: dict[str, str] | None = None
+) -> str:
+    """Register the keys as partitions if needed and submit one asset backfill; returns its id."""
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    existing = set(instance.get_dynamic_partitions(block_ranges.name))
+    missing = [k for k in keys if k not in existing]
+    if missing:
+        instance.add_dynamic_partitions(block_ranges.name, missing)
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=asset_graph,
+        partition_names=keys,
+        asset_selection=per_range_assets(asset_graph),
+        backfill_timestamp=time.time(),
+        tags=tags or {},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=title,
+        description=f"{len(keys)} block ranges, {keys[0]} .. {keys[-1]}",
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[str, set[str]]:
+    """Per check, the partitions whose latest evaluation failed."""
+    out: dict[str, set[str]] = {}
+    for ck in check_keys:
+        latest: dict[str, bool] = {}
+        for rec in instance.event_log_storage.get_asset_check_execution_history(ck, limit=100_000):
+            if rec.partition is None or rec.partition in latest or rec.evaluation is None:
+                continue  # newest first: keep the latest evaluation per partition
+            latest[rec.partition] = rec.evaluation.passed
+        out[ck.to_user_string()] = {p for p, ok in latest.items() if not ok}
+    return out
+
+
+def keys_needing_repair(instance: dg.DagsterInstance, asset_graph) -> list[str]:
+    """Registered ranges missing a raw asset, whose run failed, or whose latest check failed."""
+    raw = {dg.AssetKey(a) for a in RAW_ASSETS}
+    check_keys = [k for k in asset_graph.asset_check_keys if k.asset_key in raw]
+    materialized = {a: instance.get_materialized_partitions(dg.AssetKey(a)) for a in RAW_ASSETS}
+    return ranges_to_repair(
+        instance.get_dynamic_partitions(block_ranges.name),
+        materialized,
+        failed_check_partitions(instance, check_keys),
+    )
+
+
+@dg.op(description="Find ranges that are missing, failed or failed a check, and launch one backfill for them.")
+def launch_repair_backfill(context: dg.OpExecutionContext) -> None:
+    asset_graph = context.repository_def.asset_graph
+    keys = keys_needing_repair(context.instance, asset_graph)
+    if not keys:
+        context.log.info("every registered range is materialised and passes its checks")
+        return
+    backfill_id = launch_backfill(
+        context.instance, asset_graph, keys, title="nightly repair", tags={"blockanalytix/purpose": "repair"}
+    )
+    context.log.info(f"launched backfill {backfill_id} for {len(keys)} ranges: {keys[0]} .. {keys[-1]}")
+
+
+@dg.job(description="Repairs block ranges by launching a Dagster backfill (see the Backfills page).")
+def repair_job() -> None:
+    launch_repair_backfill()

@@ -1,0 +1,105 @@
+"""Typed Dagster resources: the RPC endpoint, the storage root and the MLflow server."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+from blockanalytix_assets.settings import DEFAULT_RPC_URL, Settings
+from blockanalytix_assets.storage import Storage
+
+if TYPE_CHECKING:
+    from blockanalytix_assets.ingest.rpc import RpcClient
+
+
+class RpcResource(dg.ConfigurableResource):
+    """An Ethereum JSON-RPC endpoint; the URL may hold an API key and is never logged unredacted."""
+
+    url: str = Field(description="JSON-RPC URL (secret: set it with BLOCKANALYTIX_RPC_URL).")
+    chain_id: int = Field(description="Expected eth_chainId; a node on another chain is refused.")
+    batch_size: int = Field(default=100, description="JSON-RPC calls per HTTP batch.")
+    max_workers: int = Field(default=4, description="Concurrent HTTP requests per step.")
+    max_retries: int = Field(default=8, description="Retries per batch before the step fails.")
+    timeout_s: float = Field(default=30.0, description="Per-request timeout in seconds.")
+
+    def client(self) -> RpcClient:
+        """A client checked against the configured chain id."""
+        from blockanalytix_assets.ingest.rpc import RpcClient
+
+        client = RpcClient(
+            self.url,
+            batch_size=self.batch_size,
+            max_workers=self.max_workers,
+            max_retries=self.max_retries,
+            timeout=self.timeout_s,
+        )
+        client.check_chain_id(self.chain_id)
+        return client
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Where Parquet tables and artefacts live: a local folder or s3://bucket/prefix."""
+
+    root: str = Field(description="Local path or s3://bucket/prefix (BLOCKANALYTIX_STORAGE).")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto); None means AWS."
+    )
+
+    def storage(self) -> Storage:
+        return Storage(self.root, s3_endpoint_url=self.s3_endpoint_url)
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """An MLflow tracking server and the names the pipeline registers models under."""
+
+    tracking_uri: str = Field(description="MLflow tracking URI (MLFLOW_TRACKING_URI).")
+    experiment_name: str = Field(default="blockanalytix", description="Experiment holding every training run.")
+    classifier_model_name: str = Field(default="blockanalytix-anomaly-classifier", description="Registry name.")
+    autoencoder_model_name: str = Field(default="blockanalytix-transaction-autoencoder", description="Registry name.")
+    address_model_name: str = Field(default="blockanalytix-address-risk", description="Registry name.")
+    forecaster_model_name: str = Field(default="blockanalytix-activity-forecaster", description="Registry name.")
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Range size and confirmations used by the sensor, the schedules and key validation."""
+
+    range_size: int = Field(description="Blocks per partition (BLOCKANALYTIX_RANGE_SIZE).")
+    confirmations: int = Field(description="Blocks behind head before a range is final.")
+    home: str = Field(description="Folder for devnet state, MLflow data and reports (BLOCKANALYTIX_HOME).")
+    start_block: int = Field(default=0, description="First block to register (BLOCKANALYTIX_START_BLOCK).")
+
+
+def _secret_or_value(name: str, default: str) -> str | dg.EnvVar:
+    # EnvVar keeps the value out of the UI's resource config; a plain default is not secret.
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def local_resources() -> dict[str, object]:
+    """Resources for one machine: values from BLOCKANALYTIX_* env vars with devnet defaults."""
+    s = Settings.from_env()
+    return {
+        "rpc": RpcResource(url=_secret_or_value("BLOCKANALYTIX_RPC_URL", DEFAULT_RPC_URL), chain_id=s.chain_id),
+        "storage": StorageResource(root=s.storage, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")),
+        "mlflow": MlflowResource(
+            tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or "http://127.0.0.1:5000",
+        ),
+        "settings": PipelineSettings(
+            range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block
+        ),
+    }
+
+
+def k8s_resources() -> dict[str, object]:
+    """Resources for Kubernetes: every endpoint comes from the pod's env (Secrets and ConfigMaps)."""
+    s = Settings.from_env()
+    return {
+        "rpc": RpcResource(url=dg.EnvVar("BLOCKANALYTIX_RPC_URL"), chain_id=s.chain_id),
+        "storage": StorageResource(root=s.storage, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")),
+        "mlflow": MlflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
+        "settings": PipelineSettings(
+            range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block
+        ),
+    }

@@ -1,0 +1,42 @@
+"""The Definitions load for both deployments, with every asset, check, job, schedule and sensor."""
+
+import dagster as dg
+import pytest
+
+from blockanalytix_assets.definitions import build_definitions
+
+EXPECTED_ASSETS = {"raw_blocks", "raw_transactions", "raw_logs", "token_transfers"}
+EXPECTED_JOBS = {"ingest_job", "repair_job"}
+EXPECTED_SCHEDULES = {"nightly_repair_schedule"}
+EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor"}
+EXPECTED_CHECKS: set[str] = set()
+
+
+@pytest.mark.parametrize("deployment", ["local", "k8s"])
+def test_definitions_load_everything(deployment, monkeypatch):
+    monkeypatch.setenv("BLOCKANALYTIX_RPC_URL", "http://127.0.0.1:8545")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    defs = build_definitions(deployment)
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assets = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert EXPECTED_ASSETS <= assets
+    checks = {k.name for k in graph.asset_check_keys}
+    assert EXPECTED_CHECKS <= checks
+    assert EXPECTED_JOBS <= {j.name for j in defs.resolve_all_job_defs()}
+    repo = defs.get_repository_def()
+    assert EXPECTED_SCHEDULES <= {s.name for s in repo.schedule_defs}
+    assert EXPECTED_SENSORS <= {s.name for s in repo.sensor_defs}
+    for key in EXPECTED_ASSETS:
+        node = graph.get(dg.AssetKey(key))
+        assert node.partitions_def is not None and node.partitions_def.name == "block_ranges"
+    executor = defs.resolve_job_def("ingest_job").executor_def.name
+    assert executor == ("k8s" if deployment == "k8s" else "multiprocess")
+
+
+def test_ingest_carries_k8s_config_and_rpc_pool():
+    defs = build_definitions("k8s")
+    spec = defs.resolve_assets_def("raw_blocks")
+    node = spec.node_def
+    assert "dagster-k8s/config" in node.tags
+    assert node.pool == "rpc"
