@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
+from blockanalytix_assets.features import assets as feature_assets
 from blockanalytix_assets.ingest import assets as ingest_assets
+from blockanalytix_assets.ingest import checks as ingest_checks
+from blockanalytix_assets.ingest import jobs as ingest_jobs
 from blockanalytix_assets.ingest import sensors as ingest_sensors
 from blockanalytix_assets.operations import jobs as ops_jobs
 from blockanalytix_assets.operations import schedules as ops_schedules
 from blockanalytix_assets.operations import sensors as ops_sensors
+from blockanalytix_assets.reports import assets as report_assets
 from blockanalytix_assets.resources import k8s_resources, local_resources
 from blockanalytix_assets.settings import Settings
+from blockanalytix_assets.transform import assets as transform_assets
+from blockanalytix_assets.transform import checks as transform_checks
 
-ASSET_MODULES = [ingest_assets]
-CHECK_MODULES: list = []
+ASSET_MODULES = [ingest_assets, transform_assets, feature_assets, report_assets]
+CHECK_MODULES = [ingest_checks, transform_checks]
 
 
 def _executor(deployment: str) -> dg.ExecutorDefinition:
@@ -31,7 +37,7 @@ def build_definitions(deployment: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
-        jobs=[ingest_sensors.ingest_job, ops_jobs.repair_job],
+        jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job],
         schedules=[ops_schedules.nightly_repair_schedule],
         sensors=[ingest_sensors.chain_head_sensor, ops_sensors.run_failure_alert_sensor],
         resources=k8s_resources() if deployment == "k8s" else local_resources(),

@@ -1,10 +1,27 @@
 """The `block_ranges` dynamic partitions shared by every per-range asset."""
 
 import dagster as dg
+from dagster._core.errors import DagsterUnknownPartitionError
 
 from blockanalytix_assets.ranges import BlockRange, parse_key
 
-block_ranges = dg.DynamicPartitionsDefinition(name="block_ranges")
+
+class BlockRangePartitions(dg.DynamicPartitionsDefinition):
+    """Dynamic block-range partitions whose unknown-key error says how to register the range."""
+
+    def validate_partition_key(self, partition_key: str, context) -> None:  # noqa: ANN001 (Dagster's type)
+        try:
+            super().validate_partition_key(partition_key, context)
+        except DagsterUnknownPartitionError:
+            parse_key(partition_key)  # a malformed key gets the format explained instead
+            raise DagsterUnknownPartitionError(
+                f"Block range `{partition_key}` is not a registered block_ranges partition. Register complete "
+                f"ranges with `blockanalytix ranges sync` (or let chain_head_sensor add them), then list them "
+                f"with `blockanalytix ranges list`."
+            ) from None
+
+
+block_ranges = BlockRangePartitions(name="block_ranges")
 
 
 def partition_range(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, range_size: int) -> BlockRange:

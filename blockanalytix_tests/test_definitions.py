@@ -5,11 +5,35 @@ import pytest
 
 from blockanalytix_assets.definitions import build_definitions
 
-EXPECTED_ASSETS = {"raw_blocks", "raw_transactions", "raw_logs", "token_transfers"}
-EXPECTED_JOBS = {"ingest_job", "repair_job"}
+EXPECTED_ASSETS = {
+    "raw_blocks",
+    "raw_transactions",
+    "raw_logs",
+    "token_transfers",
+    "cleaned_transactions",
+    "quarantined_transactions",
+    "transaction_features",
+    "address_features",
+    "address_labels",
+    "anomaly_report",
+    "overview_report",
+}
+PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"}
+EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job"}
 EXPECTED_SCHEDULES = {"nightly_repair_schedule"}
 EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor"}
-EXPECTED_CHECKS: set[str] = set()
+EXPECTED_CHECKS = {
+    "raw_blocks_complete",
+    "raw_blocks_parent_hash_continuity",
+    "raw_blocks_canonical",
+    "raw_transactions_count_per_block",
+    "raw_transactions_unique_hash",
+    "raw_transactions_receipts_present",
+    "cleaned_transactions_required_not_null",
+    "cleaned_transactions_hash_unique",
+    "cleaned_transactions_value_bounds",
+    "quarantined_transactions_empty",
+}
 
 
 @pytest.mark.parametrize("deployment", ["local", "k8s"])
@@ -27,7 +51,7 @@ def test_definitions_load_everything(deployment, monkeypatch):
     repo = defs.get_repository_def()
     assert EXPECTED_SCHEDULES <= {s.name for s in repo.schedule_defs}
     assert EXPECTED_SENSORS <= {s.name for s in repo.sensor_defs}
-    for key in EXPECTED_ASSETS:
+    for key in PER_RANGE:
         node = graph.get(dg.AssetKey(key))
         assert node.partitions_def is not None and node.partitions_def.name == "block_ranges"
     executor = defs.resolve_job_def("ingest_job").executor_def.name

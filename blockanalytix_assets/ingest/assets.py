@@ -1,6 +1,5 @@
 """Raw per-range assets: one RPC fetch writes raw_blocks, raw_transactions, raw_logs and token_transfers."""
 
-
 import time
 
 import dagster as dg

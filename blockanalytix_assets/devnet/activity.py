@@ -1,0 +1,111 @@
+"""Background activity of one block: payments, exchange deposits/withdrawals, token transfers, reverts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from blockanalytix_assets.devnet.erc20 import deploy_data
+from blockanalytix_assets.devnet.plan import ETH, GAS_TOKEN
+from blockanalytix_assets.devnet.world import World
+
+KINDS = ("payment", "deposit", "withdrawal", "token", "revert", "sweep")
+WEIGHTS = np.array([0.33, 0.15, 0.16, 0.32, 0.03, 0.01])
+TOKEN_SUPPLY = 10**9 * 10**18
+DEPLOY_EVERY = 40
+HOT_TARGET = 1_000_000 * ETH
+
+
+def deploy_tokens(w: World) -> None:
+    """Each issuer launches its token (the chain's first contract creations)."""
+    for i, issuer in enumerate(w.issuers):
+        _deploy(w, issuer, f"Devnet Token {i}", f"DVT{i}")
+
+
+def _deploy(w: World, sender: str, name: str, symbol: str) -> None:
+    supply = TOKEN_SUPPLY // int(w.rng.integers(1, 100))
+    address = w.block.deploy(sender, deploy_data(name, symbol, 18, supply), supply)
+    if address is not None:
+        w.tokens.append(address)
+        w.token_owner[address] = sender
+
+
+def _payment(w: World) -> bool:
+    sender = w.pick(w.retail, min_eth=0.01)
+    if sender is None:
+        return False
+    if w.rng.random() < 0.1:
+        to = w.fresh()
+        w.retail.append(to)  # new users join and transact later
+    else:
+        to = w.retail[int(w.rng.integers(len(w.retail)))]
+    value = w.amount(0.2, 1.6, int(w.block.spendable(sender) * 0.9))
+    return to != sender and w.block.transfer(sender, to, value)
+
+
+def _deposit(w: World) -> bool:
+    sender = w.pick(w.retail, min_eth=0.02)
+    if sender is None:
+        return False
+    ex = w.exchanges[int(w.rng.integers(len(w.exchanges)))]
+    return w.block.transfer(sender, ex, int(w.block.spendable(sender) * w.rng.uniform(0.2, 0.9)), "deposit")
+
+
+def _withdrawal(w: World) -> bool:
+    to = w.retail[int(w.rng.integers(len(w.retail)))]
+    return w.withdraw(to, w.amount(0.5, 1.5, 2_000 * ETH))
+
+
+def _token(w: World) -> bool:
+    token = w.token_with_supply()
+    if token is None:
+        return False
+    holders = w.ledger.holders[token]
+    owner = w.token_owner[token]
+    # Owners distribute supply early on (fan-out); later holders trade among themselves.
+    sender = owner if w.rng.random() < 0.25 or len(holders) < 2 else w.pick(holders, min_eth=0.002)
+    held = w.ledger.token_balance(token, sender) if sender else 0
+    if not held:
+        return False
+    to = w.retail[int(w.rng.integers(len(w.retail)))]
+    amount = max(1, int(held * min(1.0, w.rng.lognormal(np.log(0.05), 1.2))))
+    return to != sender and w.block.token_transfer(sender, token, to, amount)
+
+
+def _revert(w: World) -> bool:
+    sender = w.pick(w.retail, min_eth=0.01)
+    if sender is None or not w.tokens:
+        return False
+    token = w.tokens[int(w.rng.integers(len(w.tokens)))]
+    if w.rng.random() < 0.7:  # a transfer above the sender's token balance
+        amount = w.ledger.token_balance(token, sender) + int(w.rng.integers(1, 10**6)) * 10**18
+        to = w.retail[int(w.rng.integers(len(w.retail)))]
+        return w.block.token_transfer(sender, token, to, amount, "revert")
+    return w.block.call_reverting(sender, token, min(10**16, w.block.spendable(sender, GAS_TOKEN)))
+
+
+def _sweep(w: World) -> bool:
+    """Hot wallet above its target sweeps the excess to cold storage; below it, cold refills it."""
+    i = int(w.rng.integers(len(w.exchanges)))
+    hot, cold = w.exchanges[i], w.cold_wallets[i]
+    balance = w.ledger.balance(hot)
+    if balance > HOT_TARGET * 11 // 10:
+        return w.block.transfer(hot, cold, balance - HOT_TARGET, "sweep")
+    if balance < HOT_TARGET * 8 // 10:
+        return w.block.transfer(cold, hot, HOT_TARGET - balance, "sweep")
+    return False
+
+
+HANDLERS = {"payment": _payment, "deposit": _deposit, "withdrawal": _withdrawal, "token": _token,
+            "revert": _revert, "sweep": _sweep}
+
+
+def background(w: World, n: int) -> None:
+    """Plan about n ordinary transactions into the current block (fewer if senders lack funds)."""
+    if w.block.number % DEPLOY_EVERY == DEPLOY_EVERY // 2:
+        creator = w.pick(w.retail, min_eth=0.2)
+        if creator is not None:
+            _deploy(w, creator, f"Meme {w.block.number}", "MEME")
+            n -= 1
+    kinds = w.rng.choice(len(KINDS), size=max(0, n), p=WEIGHTS / WEIGHTS.sum())
+    for k in kinds:
+        HANDLERS[KINDS[int(k)]](w)

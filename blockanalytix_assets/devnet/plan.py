@@ -1,0 +1,182 @@
+"""Planned transactions, the balance/nonce ledger and one block under construction (pure, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blockanalytix_assets.devnet.erc20 import create_address, transfer_data
+
+ETH = 10**18
+GWEI = 10**9
+GAS_TRANSFER = 21_000
+GAS_ACCESS_ADDRESS = 2_400  # EIP-2930 intrinsic gas per access-list address
+GAS_TOKEN = 90_000
+GAS_DEPLOY = 1_000_000
+TYPE_WEIGHTS = (0.2, 0.1, 0.7)  # legacy, EIP-2930, EIP-1559
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """The fee fields of one sender in one block (equal for all its txs: anvil drops outbidding nonces)."""
+
+    tx_type: int
+    gas_price: int = 0
+    max_fee: int = 0
+    tip: int = 0
+
+    @property
+    def cap(self) -> int:
+        """Highest price per gas this tx can pay."""
+        return self.max_fee if self.tx_type == 2 else self.gas_price
+
+    def rpc(self) -> dict:
+        if self.tx_type == 2:
+            return {"type": "0x2", "maxFeePerGas": hex(self.max_fee), "maxPriorityFeePerGas": hex(self.tip)}
+        return {"type": hex(self.tx_type), "gasPrice": hex(self.gas_price)}
+
+
+def draw_fees(rng: np.random.Generator) -> Fees:
+    """Draw a tx type and heavy-tailed fees the way wallets spread them."""
+    tx_type = int(rng.choice(3, p=TYPE_WEIGHTS))
+    if tx_type == 2:
+        tip = int(rng.lognormal(np.log(1.5), 0.6) * GWEI)
+        return Fees(2, max_fee=tip + int(rng.uniform(15, 40) * GWEI), tip=tip)
+    return Fees(tx_type, gas_price=int((2 + rng.lognormal(np.log(6), 0.7)) * GWEI))
+
+
+@dataclass(slots=True)
+class Tx:
+    """One planned transaction; `kind` says what it is for the manifest and tests."""
+
+    sender: str
+    to: str | None
+    value: int
+    data: str
+    gas: int
+    kind: str
+    nonce: int
+    fees: Fees
+    reverts: bool = False
+
+    def rpc(self) -> dict:
+        """Return the eth_sendTransaction object (explicit nonce, gas and fees: no node-side estimates)."""
+        d = {"from": self.sender, "nonce": hex(self.nonce), "gas": hex(self.gas), "value": hex(self.value)}
+        if self.to is not None:
+            d["to"] = self.to
+        if self.data != "0x":
+            d["data"] = self.data
+        d.update(self.fees.rpc())
+        if self.fees.tx_type == 1:
+            d["accessList"] = [{"address": self.to or self.sender, "storageKeys": []}]
+        return d
+
+
+@dataclass
+class Ledger:
+    """Balances, token balances and nonces as the planner knows them; credits land at block end."""
+
+    eth: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    holders: dict[str, list[str]] = field(default_factory=dict)
+    nonces: dict[str, int] = field(default_factory=dict)
+    _eth_in: dict[str, int] = field(default_factory=dict)
+    _tok_in: list[tuple[str, str, int]] = field(default_factory=list)
+    _new_tokens: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def balance(self, addr: str) -> int:
+        return self.eth.get(addr, 0)
+
+    def token_balance(self, token: str, addr: str) -> int:
+        return self.tokens.get(token, {}).get(addr, 0)
+
+    def end_block(self) -> None:
+        """Apply this block's incoming ETH, tokens and new token contracts (spendable from the next block)."""
+        for addr, v in self._eth_in.items():
+            self.eth[addr] = self.eth.get(addr, 0) + v
+        for token, owner, supply in self._new_tokens:
+            self.tokens[token] = {}
+            self.holders[token] = []
+            self._tok_in.append((token, owner, supply))
+        for token, addr, v in self._tok_in:
+            bal = self.tokens[token]
+            if addr not in bal:
+                self.holders[token].append(addr)
+            bal[addr] = bal.get(addr, 0) + v
+        self._eth_in, self._tok_in, self._new_tokens = {}, [], []
+
+
+class BlockBuilder:
+    """The transactions of one block; add() checks affordability and books them in the ledger."""
+
+    def __init__(self, number: int, timestamp: int, ledger: Ledger, rng: np.random.Generator) -> None:
+        self.number = number
+        self.timestamp = timestamp
+        self.ledger = ledger
+        self.rng = rng
+        self.txs: list[Tx] = []
+        self._fees: dict[str, Fees] = {}
+
+    def fees(self, sender: str) -> Fees:
+        """Return the sender's fees in this block, drawing them on first use."""
+        f = self._fees.get(sender)
+        if f is None:
+            f = self._fees[sender] = draw_fees(self.rng)
+        return f
+
+    def gas_for(self, sender: str, base_gas: int) -> int:
+        return base_gas + (GAS_ACCESS_ADDRESS if self.fees(sender).tx_type == 1 else 0)
+
+    def max_cost(self, sender: str, base_gas: int) -> int:
+        """Highest fee a tx of base_gas by sender can cost in this block."""
+        return self.gas_for(sender, base_gas) * self.fees(sender).cap
+
+    def spendable(self, sender: str, base_gas: int = GAS_TRANSFER) -> int:
+        """ETH value sender can still send in one tx of base_gas this block (never negative)."""
+        return max(0, self.ledger.balance(sender) - self.max_cost(sender, base_gas))
+
+    def _book(self, sender: str, to: str | None, value: int, data: str, base_gas: int, kind: str,
+              reverts: bool = False) -> Tx | None:
+        gas = self.gas_for(sender, base_gas)
+        cost = gas * self.fees(sender).cap
+        if value < 0 or self.ledger.balance(sender) < value + cost:
+            return None
+        lg = self.ledger
+        nonce = lg.nonces.get(sender, 0)
+        lg.nonces[sender] = nonce + 1
+        lg.eth[sender] -= cost if reverts else value + cost
+        if not reverts and value and to is not None:
+            lg._eth_in[to] = lg._eth_in.get(to, 0) + value
+        tx = Tx(sender, to, value, data, gas, kind, nonce, self.fees(sender), reverts)
+        self.txs.append(tx)
+        return tx
+
+    def transfer(self, sender: str, to: str, value: int, kind: str = "transfer") -> bool:
+        """Book a plain ETH transfer."""
+        return self._book(sender, to, value, "0x", GAS_TRANSFER, kind) is not None
+
+    def token_transfer(self, sender: str, token: str, to: str, amount: int, kind: str = "token") -> bool:
+        """Book an ERC-20 transfer; an amount above the sender's token balance is booked as reverting."""
+        held = self.ledger.token_balance(token, sender)
+        reverts = amount > held
+        tx = self._book(sender, token, 0, transfer_data(to, amount), GAS_TOKEN, kind, reverts)
+        if tx is None:
+            return False
+        if not reverts:
+            self.ledger.tokens[token][sender] = held - amount
+            self.ledger._tok_in.append((token, to, amount))
+        return True
+
+    def call_reverting(self, sender: str, contract: str, value: int) -> bool:
+        """Book ETH sent to a contract without a payable fallback (mined with status 0)."""
+        return self._book(sender, contract, value, "0x", GAS_TRANSFER + 20_000, "revert", True) is not None
+
+    def deploy(self, sender: str, data: str, supply: int) -> str | None:
+        """Book a token contract creation; return its address (usable from the next block)."""
+        nonce = self.ledger.nonces.get(sender, 0)
+        if self._book(sender, None, 0, data, GAS_DEPLOY, "deploy") is None:
+            return None
+        address = create_address(sender, nonce)
+        self.ledger._new_tokens.append((address, sender, supply))
+        return address

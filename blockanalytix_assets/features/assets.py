@@ -1,0 +1,178 @@
+"""Feature assets: transaction_features and address_features per range (with lookback), and address_labels."""
+
+import time
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field
+
+from blockanalytix_assets.features.address import (
+    ADDRESS_FEATURE_COLUMNS,
+    TOKEN_COLUMNS,
+    TX_COLUMNS,
+    address_features,
+)
+from blockanalytix_assets.features.labels import LabelSource, default_sources, load_labels
+from blockanalytix_assets.features.transaction import (
+    ACTIVITY_COLUMNS,
+    FEATURE_COLUMNS,
+    FEATURE_SPEC_VERSION,
+    lookback_keys,
+    transaction_features,
+)
+from blockanalytix_assets.partitions import block_ranges, partition_range
+from blockanalytix_assets.preview import markdown_preview
+from blockanalytix_assets.resources import PipelineSettings, StorageResource
+
+ADDRESS_LABELS_KEY = "all"  # address_labels is not partitioned: stored at <root>/address_labels/all.parquet
+
+
+class LookbackConfig(dg.Config):
+    """How many earlier block ranges the sender/receiver history looks back over."""
+
+    lookback_ranges: int = Field(
+        default=3,
+        ge=0,
+        description="Earlier ranges (those already in cleaned_transactions) included in the window; "
+        "0 means only the partition's own range.",
+    )
+
+
+class LabelSourceConfig(dg.Config):
+    """One label list: path or http(s) URL ('{home}' expands to BLOCKANALYTIX_HOME) and its format."""
+
+    location: str = Field(description="Path or URL of the list; '{home}' is replaced by the settings' home.")
+    format: str = Field(description="devnet_csv, ofac_txt, ofac_json, forta_csv or mew_darklist_json.")
+    name: str | None = Field(
+        default=None, description="The `source` value of its rows (default: the format)."
+    )
+
+
+class AddressLabelsConfig(dg.Config):
+    """Which label lists address_labels loads; empty means the demo defaults."""
+
+    sources: list[LabelSourceConfig] = Field(
+        default_factory=list,
+        description="Label sources; empty = devnet ground truth at {home}/devnet/labels.csv plus the small "
+        "OFAC / Forta / MyEtherWallet lists shipped in blockanalytix_assets/features/label_data.",
+    )
+
+
+def _window(
+    store, asset: str, key: str, lookback: int, columns: list[str]
+) -> tuple[list[pa.Table], list[str]]:
+    """Earlier partitions of an asset inside the lookback (oldest first) and their keys."""
+    keys = lookback_keys(key, lookback, store.keys(asset))
+    return [store.read(asset, k, columns=columns) for k in keys], keys
+
+
+def _common(r, t0: float, keys: list[str], table: pa.Table, path: str, preview: list[str]) -> dict:
+    return {
+        "rows": dg.MetadataValue.int(table.num_rows),
+        "first_block": dg.MetadataValue.int(r.first),
+        "last_block": dg.MetadataValue.int(r.last),
+        "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
+        "lookback_partitions": dg.MetadataValue.json(keys),
+        "path": dg.MetadataValue.path(path),
+        "preview": dg.MetadataValue.md(markdown_preview(table, preview)),
+    }
+
+
+@dg.asset(
+    name="transaction_features",
+    deps=["cleaned_transactions"],
+    partitions_def=block_ranges,
+    group_name="features",
+    kinds={"parquet", "numpy"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description=f"Per-transaction model features (float32, fixed order, spec v{FEATURE_SPEC_VERSION}) with "
+    "sender/receiver activity in the range and in a lookback of earlier ranges.",
+)
+def transaction_features_asset(
+    context: dg.AssetExecutionContext,
+    config: LookbackConfig,
+    storage: StorageResource,
+    settings: PipelineSettings,
+) -> dg.MaterializeResult:
+    """Compute transaction_features for the range from cleaned_transactions and its lookback."""
+    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+    current = store.read("cleaned_transactions", r.key)
+    earlier, keys = _window(store, "cleaned_transactions", r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
+    table = transaction_features(current, earlier)
+    path = store.write("transaction_features", r.key, table)
+    meta = _common(r, t0, keys, table, path, ["hash", *FEATURE_COLUMNS[:5]])
+    meta["feature_spec_version"] = dg.MetadataValue.text(FEATURE_SPEC_VERSION)
+    meta["feature_columns"] = dg.MetadataValue.json(FEATURE_COLUMNS)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    name="address_features",
+    deps=["cleaned_transactions", "token_transfers"],
+    partitions_def=block_ranges,
+    group_name="features",
+    kinds={"parquet", "pandas"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Per-address account-history features (Kaggle Ethereum fraud dataset columns) over the "
+    "window of the lookback ranges ending at this range.",
+)
+def address_features_asset(
+    context: dg.AssetExecutionContext,
+    config: LookbackConfig,
+    storage: StorageResource,
+    settings: PipelineSettings,
+) -> dg.MaterializeResult:
+    """Compute address_features over the window ending at the range."""
+    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+    txs, keys = _window(store, "cleaned_transactions", r.key, config.lookback_ranges, TX_COLUMNS)
+    txs.append(store.read("cleaned_transactions", r.key, columns=TX_COLUMNS))
+    transfers = [store.read("token_transfers", k, columns=TOKEN_COLUMNS)
+                 for k in [*keys, r.key] if store.exists("token_transfers", k)]  # fmt: skip
+    table = address_features(
+        pa.concat_tables(txs, promote_options="default"),
+        pa.concat_tables(transfers, promote_options="default") if transfers else None,
+    )
+    path = store.write("address_features", r.key, table)
+    meta = _common(r, t0, keys, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
+    meta["window_transactions"] = dg.MetadataValue.int(sum(t.num_rows for t in txs))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    name="address_labels",
+    group_name="features",
+    kinds={"parquet"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Illicit/suspicious addresses from configurable lists (devnet ground truth, OFAC, phishing "
+    "lists): address, label, category, source, first_seen.",
+)
+def address_labels_asset(
+    context: dg.AssetExecutionContext,
+    config: AddressLabelsConfig,
+    storage: StorageResource,
+    settings: PipelineSettings,
+) -> dg.MaterializeResult:
+    """Load and normalise every configured label list; malformed addresses are reported, not loaded."""
+    store, t0 = storage.storage(), time.perf_counter()
+    sources = [
+        LabelSource(s.location.replace("{home}", settings.home), s.format, s.name) for s in config.sources
+    ] or default_sources(settings.home)
+    loaded = load_labels(sources)
+    for name in loaded.missing:
+        context.log.warning(f"label source {name!r} is absent; it contributed no labels")
+    path = store.write("address_labels", ADDRESS_LABELS_KEY, loaded.table)
+    df = loaded.table.select(["source", "category"]).to_pandas()
+    malformed = sum(len(v) for v in loaded.malformed.values())
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(loaded.table.num_rows),
+            "by_source": dg.MetadataValue.json(df["source"].value_counts().to_dict()),
+            "by_category": dg.MetadataValue.json(df["category"].value_counts().to_dict()),
+            "malformed_addresses": dg.MetadataValue.int(malformed),
+            "malformed_examples": dg.MetadataValue.json({k: v[:5] for k, v in loaded.malformed.items()}),
+            "missing_sources": dg.MetadataValue.json(loaded.missing),
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
+            "path": dg.MetadataValue.path(path),
+            "preview": dg.MetadataValue.md(markdown_preview(loaded.table)),
+        }
+    )

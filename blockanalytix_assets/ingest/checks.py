@@ -1,0 +1,108 @@
+"""Partitioned asset checks on the raw tables: completeness, counts, uniqueness, continuity, reorgs."""
+
+import dagster as dg
+
+from blockanalytix_assets.ingest import validation as v
+from blockanalytix_assets.partitions import block_ranges, partition_range
+from blockanalytix_assets.ranges import previous_key
+from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+
+
+def _result(passed: bool, details: dict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            k: dg.MetadataValue.json(x) if isinstance(x, list | dict) else x for k, x in details.items()
+        },
+    )
+
+
+@dg.asset_check(
+    asset="raw_blocks", partitions_def=block_ranges, description="Every block of the range exactly once."
+)
+def raw_blocks_complete(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+):
+    r = partition_range(context, settings.range_size)
+    blocks = storage.storage().read("raw_blocks", r.key, columns=["number"])
+    return _result(*v.blocks_complete(blocks, r.first, r.last))
+
+
+@dg.asset_check(
+    asset="raw_blocks",
+    partitions_def=block_ranges,
+    description="parent_hash links each block to the one before, across the previous range too.",
+)
+def raw_blocks_parent_hash_continuity(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+):
+    r = partition_range(context, settings.range_size)
+    store = storage.storage()
+    blocks = store.read("raw_blocks", r.key, columns=["number", "hash", "parent_hash"])
+    prev, previous_hash = previous_key(r.key), None
+    if prev and store.exists("raw_blocks", prev):
+        previous = store.read("raw_blocks", prev, columns=["number", "hash"]).sort_by("number")
+        previous_hash = previous.column("hash")[-1].as_py() if previous.num_rows else None
+    return _result(*v.parent_hash_continuity(blocks, previous_hash))
+
+
+@dg.asset_check(
+    asset="raw_blocks",
+    partitions_def=block_ranges,
+    description="The stored last block is still the node's canonical block (fails after a reorg).",
+)
+def raw_blocks_canonical(
+    context: dg.AssetCheckExecutionContext,
+    storage: StorageResource,
+    settings: PipelineSettings,
+    rpc: RpcResource,
+):
+    r = partition_range(context, settings.range_size)
+    blocks = storage.storage().read("raw_blocks", r.key, columns=["number", "hash"]).sort_by("number")
+    number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
+    from blockanalytix_assets.ingest.rpc import BlockNotFoundError
+
+    try:
+        node_hash = rpc.client().get_blocks([number], full=False)[0].get("hash")
+    except BlockNotFoundError:
+        node_hash = None
+    return _result(*v.detect_reorg((number, stored_hash), node_hash))
+
+
+@dg.asset_check(
+    asset="raw_transactions",
+    partitions_def=block_ranges,
+    additional_deps=["raw_blocks"],
+    description="Each block's transactionCount equals its transaction rows.",
+)
+def raw_transactions_count_per_block(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+):
+    r = partition_range(context, settings.range_size)
+    store = storage.storage()
+    blocks = store.read("raw_blocks", r.key, columns=["number", "transaction_count"])
+    txs = store.read("raw_transactions", r.key, columns=["block_number"])
+    return _result(*v.transaction_counts_match(blocks, txs))
+
+
+@dg.asset_check(
+    asset="raw_transactions", partitions_def=block_ranges, description="Transaction hashes are unique."
+)
+def raw_transactions_unique_hash(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+):
+    r = partition_range(context, settings.range_size)
+    return _result(
+        *v.transaction_hashes_unique(storage.storage().read("raw_transactions", r.key, columns=["hash"]))
+    )
+
+
+@dg.asset_check(
+    asset="raw_transactions", partitions_def=block_ranges, description="Every transaction has a receipt."
+)
+def raw_transactions_receipts_present(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+):
+    r = partition_range(context, settings.range_size)
+    cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
+    return _result(*v.receipts_present(storage.storage().read("raw_transactions", r.key, columns=cols)))

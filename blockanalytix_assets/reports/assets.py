@@ -1,0 +1,127 @@
+"""Report assets: a plotly HTML anomaly report per block range and an overview across all ranges."""
+
+import time
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.preview import markdown_preview
+from blockanalytix_assets.reports import data, html, overview_figures, png, summary, tracking
+from blockanalytix_assets.resources import MlflowResource, StorageResource
+
+TOP_COLUMNS = ["rank", "anomaly_score", "hash", "from_address", "to_address", "value_eth", "reasons", "label"]
+AC = dg.AutomationCondition
+# The overview waits for nothing missing: ranges that are never scored must not block it forever.
+OVERVIEW_CONDITION = AC.eager().without(~AC.any_deps_missing()).without(AC.in_latest_time_window())
+
+
+class ReportConfig(dg.Config):
+    """Per-run options of the report assets."""
+
+    png: bool = Field(
+        default=True, description="Also export each figure as PNG via kaleido (needs chromium)."
+    )
+
+
+def _export_pngs(
+    context: dg.AssetExecutionContext, config: ReportConfig, store, reldir: str, figs: dict
+) -> int:
+    if not config.png:
+        return 0
+    written, skipped = png.export_pngs(store, reldir, figs)
+    if skipped:
+        context.log.warning(f"PNG figures skipped: {skipped}")
+    return len(written)
+
+
+def _file_metadata(location: str) -> dict[str, dg.MetadataValue]:
+    return {
+        "url": dg.MetadataValue.url(html.location_url(location)),
+        "path": dg.MetadataValue.path(location),
+    }
+
+
+@dg.asset(
+    partitions_def=block_ranges,
+    deps=["anomaly_scores", "transaction_clusters", "cleaned_transactions", "address_labels"],
+    group_name="reports",
+    kinds={"plotly", "html"},
+    automation_condition=AC.eager(),
+    description="Self-contained plotly HTML report of one range: scores, top anomalies, clusters, activity.",
+)
+def anomaly_report(
+    context: dg.AssetExecutionContext, config: ReportConfig, storage: StorageResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
+    """Render the range's anomaly report, write it next to the tables and attach it to the scoring run."""
+    started = time.perf_counter()
+    store = storage.storage()
+    key = context.partition_key
+    tables = data.load_report_inputs(store, key)
+    page = html.render_anomaly_report(key, tables.scores, tables.clusters, tables.transactions, tables.labels)
+    location = html.write_report(store, html.anomaly_report_relpath(key), page)
+    figs = html.anomaly_report_figures(tables.scores, tables.clusters, tables.transactions)
+    pngs = _export_pngs(context, config, store, f"{html.ANOMALY_REPORT_DIR}/{key}", figs)
+    files = {f"anomaly_report_{key}.html": page.encode("utf-8")}
+    try:
+        run_id = tracking.log_report(mlflow.tracking_uri, mlflow.experiment_name, key, files)
+        mlflow_meta = dg.MetadataValue.text(run_id)
+    except Exception as exc:  # the report itself is written; MLflow being down must not lose it
+        context.log.warning(f"Report not logged to MLflow: {type(exc).__name__}")
+        mlflow_meta = dg.MetadataValue.text(f"not logged ({type(exc).__name__})")
+    top = summary.top_anomalies(tables.scores, 10)
+    thr = summary.partition_threshold(tables.scores)
+    return dg.MaterializeResult(
+        metadata={
+            **_file_metadata(location),
+            "rows": dg.MetadataValue.int(len(tables.scores)),
+            "anomalies": dg.MetadataValue.int(int(summary.above_threshold(tables.scores).sum())),
+            "threshold": dg.MetadataValue.float(float("nan") if thr is None else thr),
+            "png_figures": dg.MetadataValue.int(pngs),
+            "mlflow_run_id": mlflow_meta,
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+            "top_anomalies": dg.MetadataValue.md(_top_markdown(top)),
+        }
+    )
+
+
+@dg.asset(
+    deps=["anomaly_scores", "cleaned_transactions", "anomaly_report"],
+    group_name="reports",
+    kinds={"plotly", "html"},
+    automation_condition=OVERVIEW_CONDITION,
+    description="Overview HTML across every materialised range: volume, anomalies, model versions.",
+)
+def overview_report(
+    context: dg.AssetExecutionContext, config: ReportConfig, storage: StorageResource
+) -> dg.MaterializeResult:
+    """Summarise every stored range and render the overview report with links to each range's report."""
+    started = time.perf_counter()
+    store = storage.storage()
+    frame = data.overview_frame(store)
+    links = {k: f"anomaly_report/{k}.html" for k in data.report_keys(store)}
+    page = html.render_overview_report(frame, links)
+    location = html.write_report(store, html.OVERVIEW_RELPATH, page)
+    pngs = _export_pngs(context, config, store, "reports/overview", overview_figures.overview_figures(frame))
+    return dg.MaterializeResult(
+        metadata={
+            **_file_metadata(location),
+            "rows": dg.MetadataValue.int(len(frame)),
+            "transactions": dg.MetadataValue.int(
+                int(frame["transactions"].fillna(0).sum()) if len(frame) else 0
+            ),
+            "anomalies": dg.MetadataValue.int(int(frame["anomalies"].fillna(0).sum()) if len(frame) else 0),
+            "png_figures": dg.MetadataValue.int(pngs),
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        }
+    )
+
+
+def _top_markdown(top: pd.DataFrame) -> str:
+    import pyarrow as pa
+
+    if top.empty:
+        return "_no scored transactions_"
+    cols = [c for c in TOP_COLUMNS if c in top.columns]
+    return markdown_preview(pa.Table.from_pandas(top[cols], preserve_index=False), cols, rows=10)

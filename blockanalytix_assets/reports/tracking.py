@@ -1,0 +1,62 @@
+"""Log a rendered report to MLflow: into the run that scored the partition when it can be found."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+PARTITION_TAG = "blockanalytix.partition_key"
+STAGE_TAG = "blockanalytix.stage"
+SCORING_STAGE = "scoring"
+REPORT_STAGE = "report"
+
+
+def find_scoring_run(client, experiment_id: str, key: str) -> str | None:
+    """The newest run of the experiment tagged as the scoring run of this partition, if any."""
+    filters = (
+        f"tags.`{PARTITION_TAG}` = '{key}' and tags.`{STAGE_TAG}` = '{SCORING_STAGE}'",
+        f"tags.model_kind = '{SCORING_STAGE}' and tags.partitions = '{key}'",  # ml.tracking.standard_tags
+    )
+    for filter_string in filters:
+        runs = client.search_runs(
+            [experiment_id],
+            filter_string=filter_string,
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if runs:
+            return runs[0].info.run_id
+    return None
+
+
+def log_report(
+    tracking_uri: str, experiment_name: str, key: str, files: dict[str, bytes], run_id: str | None = None
+) -> str:
+    """Upload files (name -> bytes) to `reports/` of the scoring run (or a new run); returns the run id."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment_name)
+    experiment_id = exp.experiment_id if exp else client.create_experiment(experiment_name)
+    target = run_id or find_scoring_run(client, experiment_id, key)
+    created = target is None
+    if created:
+        run = client.create_run(
+            experiment_id,
+            run_name=f"anomaly_report {key}",
+            tags={PARTITION_TAG: key, STAGE_TAG: REPORT_STAGE},
+        )
+        target = run.info.run_id
+    status = "FAILED"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in files.items():
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                client.log_artifact(target, str(path), artifact_path="reports")
+        client.set_tag(target, "blockanalytix.report_logged", "true")
+        status = "FINISHED"
+    finally:
+        if created:
+            client.set_terminated(target, status=status)
+    return target

@@ -1,0 +1,125 @@
+"""transaction_features, address_features (with lookback) and address_labels on a tmp Storage."""
+
+import math
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+
+from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+from blockanalytix_assets.features.assets import (
+    ADDRESS_LABELS_KEY,
+    address_features_asset,
+    address_labels_asset,
+    transaction_features_asset,
+)
+from blockanalytix_assets.features.transaction import FEATURE_SPEC_VERSION, SPEC_METADATA_KEY
+from blockanalytix_assets.ingest.schema import BLOCKS, TOKEN_TRANSFERS, TRANSACTIONS
+from blockanalytix_assets.resources import PipelineSettings, StorageResource
+from blockanalytix_assets.storage import Storage
+from blockanalytix_assets.transform.assets import cleaned_transactions
+
+KEYS = ["000000000-000000099", "000000100-000000199"]
+A, B, C = ("0x" + f"{i:040x}" for i in (1, 2, 3))
+TOKEN = "0x" + "77" * 20
+
+
+def _tx(n: int, block: int, frm: str, to: str) -> dict:
+    return dict(
+        hash="0x" + f"{n:064x}", nonce=n, block_number=block, transaction_index=0, from_address=frm,
+        to_address=to, value=10**18, gas=50_000, gas_price=10**9, input="0x",
+        block_timestamp=1_700_000_000 + 12 * block, transaction_type=2, receipt_gas_used=21_000,
+        receipt_status=1, receipt_effective_gas_price=10**9,
+    )  # fmt: skip
+
+
+def _write_raw(root: str) -> None:
+    store = Storage(root)
+    txs = {KEYS[0]: [_tx(1, 10, A, B), _tx(2, 20, A, C)], KEYS[1]: [_tx(3, 150, A, B), _tx(4, 160, C, B)]}
+    for key, rows in txs.items():
+        store.write("raw_transactions", key, pa.Table.from_pylist(rows, schema=TRANSACTIONS))
+        blocks = [dict(number=r["block_number"], base_fee_per_gas=10**9) for r in rows]
+        store.write("raw_blocks", key, pa.Table.from_pylist(blocks, schema=BLOCKS))
+    transfer = dict(token_address=TOKEN, from_address=A, to_address=B, value=str(5 * 10**18),
+                    transaction_hash="0x" + f"{1:064x}", log_index=0, block_number=10)  # fmt: skip
+    store.write("token_transfers", KEYS[0], pa.Table.from_pylist([transfer], schema=TOKEN_TRANSFERS))
+    store.write("token_transfers", KEYS[1], pa.Table.from_pylist([], schema=TOKEN_TRANSFERS))
+
+
+def _resources(root: str) -> dict:
+    return {
+        "storage": StorageResource(root=root),
+        "settings": PipelineSettings(range_size=100, confirmations=0, home=root),
+    }
+
+
+def _materialize_range(root: str, instance: dg.DagsterInstance, key: str, lookback: int):
+    config = {"config": {"lookback_ranges": lookback}}
+    return dg.materialize(
+        [cleaned_transactions, transaction_features_asset, address_features_asset],
+        partition_key=key,
+        instance=instance,
+        resources=_resources(root),
+        run_config={"ops": {"transaction_features": config, "address_features": config}},
+    )
+
+
+def test_features_use_the_lookback_of_earlier_ranges(tmp_path):
+    root = str(tmp_path)
+    _write_raw(root)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", KEYS)
+    assert _materialize_range(root, instance, KEYS[0], 3).success
+    result = _materialize_range(root, instance, KEYS[1], 3)
+    assert result.success
+    store = Storage(root)
+
+    feats = store.read("transaction_features", KEYS[1])
+    assert feats.schema.metadata[SPEC_METADATA_KEY] == FEATURE_SPEC_VERSION.encode()
+    first = feats.to_pylist()[0]  # A -> B at block 150; A sent twice in the earlier range
+    assert first["hash"] == "0x" + f"{3:064x}"
+    assert first["log_sender_txs_lookback"] == pytest.approx(math.log1p(2)) and first["sender_is_new"] == 0.0
+    assert first["receiver_is_new"] == 0.0
+    meta = result.asset_materializations_for_node("transaction_features")[0].metadata
+    assert meta["lookback_partitions"].value == [KEYS[0]] and meta["rows"].value == 2
+
+    addr = {r["address"]: r for r in store.read("address_features", KEYS[1]).to_pylist()}
+    assert set(addr) == {A, B, C}
+    assert addr[A]["sent_tnx"] == 3 and addr[B]["received_tnx"] == 3  # the window covers both ranges
+    assert addr[B]["erc20_total_ether_received"] == 5.0 and addr[B]["unique_received_from_addresses"] == 2
+    assert set(ADDRESS_FEATURE_COLUMNS) <= set(addr[A])
+
+    # lookback 0: only the range itself
+    assert _materialize_range(root, instance, KEYS[1], 0).success
+    addr0 = {r["address"]: r for r in store.read("address_features", KEYS[1]).to_pylist()}
+    assert addr0[A]["sent_tnx"] == 1 and addr0[B]["erc20_total_ether_received"] == 0.0
+    assert store.read("transaction_features", KEYS[1]).to_pylist()[0]["sender_is_new"] == 1.0
+
+
+def test_address_labels_from_configured_sources(tmp_path):
+    root = str(tmp_path)
+    (tmp_path / "devnet").mkdir()
+    (tmp_path / "devnet" / "labels.csv").write_text(
+        f"address,typology,first_block\n{A},phishing_drain,3\n0x1,x,1\n"
+    )
+    sources = [{"location": "{home}/devnet/labels.csv", "format": "devnet_csv", "name": "devnet"}]
+    result = dg.materialize(
+        [address_labels_asset],
+        resources=_resources(root),
+        run_config={"ops": {"address_labels": {"config": {"sources": sources}}}},
+    )
+    assert result.success
+    table = Storage(root).read("address_labels", ADDRESS_LABELS_KEY)
+    assert table.to_pylist() == [
+        dict(address=A, label="phishing_drain", category="devnet_typology", source="devnet", first_seen=3)
+    ]
+    meta = result.asset_materializations_for_node("address_labels")[0].metadata
+    assert meta["malformed_addresses"].value == 1 and meta["malformed_examples"].value == {"devnet": ["0x1"]}
+
+
+def test_address_labels_defaults_without_devnet(tmp_path):
+    result = dg.materialize([address_labels_asset], resources=_resources(str(tmp_path)))
+    assert result.success
+    meta = result.asset_materializations_for_node("address_labels")[0].metadata
+    assert meta["missing_sources"].value == ["devnet"] and meta["rows"].value > 500
+    assert set(meta["by_category"].value) <= {"sanctioned", "phishing", "exploit", "scam"}

@@ -1,0 +1,83 @@
+"""Unit tests of the scenario plan: determinism, coverage of tx kinds and typologies, label files."""
+
+import json
+import re
+from collections import Counter
+from dataclasses import asdict
+
+from blockanalytix_assets.devnet.chain import ChainFiles
+from blockanalytix_assets.devnet.scenario import plan_blocks, read_labels, typology_schedule, write_labels
+from blockanalytix_assets.devnet.world import TYPOLOGIES, ScenarioConfig, World
+
+CONFIG = ScenarioConfig(seed=7, blocks=300, txs_per_block=20)
+ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
+
+
+def _plan(config: ScenarioConfig) -> tuple[World, list]:
+    world = World(config)
+    return world, [[tx.rpc() for tx in block.txs] for block in plan_blocks(world)]
+
+
+def test_same_seed_same_plan_other_seed_other_plan():
+    w1, p1 = _plan(ScenarioConfig(seed=3, blocks=60, txs_per_block=10))
+    w2, p2 = _plan(ScenarioConfig(seed=3, blocks=60, txs_per_block=10))
+    _, p3 = _plan(ScenarioConfig(seed=4, blocks=60, txs_per_block=10))
+    assert p1 == p2 and w1.label_rows() == w2.label_rows()
+    assert p1 != p3
+
+
+def test_plan_has_every_kind_type_and_typology():
+    world = World(CONFIG)
+    blocks = list(plan_blocks(world))
+    txs = [tx for b in blocks for tx in b.txs]
+    assert 0.8 * CONFIG.blocks * CONFIG.txs_per_block < len(txs) < 1.6 * CONFIG.blocks * CONFIG.txs_per_block
+    assert {tx.fees.tx_type for tx in txs} == {0, 1, 2}
+    kinds = Counter(tx.kind for tx in txs)
+    assert kinds["deploy"] >= 3 and kinds["token"] > 100 and kinds["withdrawal"] > 100
+    assert sum(tx.reverts for tx in txs) > 20
+    assert all(b.timestamp == CONFIG.genesis_timestamp + b.number * CONFIG.block_time for b in blocks)
+    assert min(world.ledger.eth.values()) >= 0
+    assert all(v >= 0 for bal in world.ledger.tokens.values() for v in bal.values())
+    rows = world.label_rows()
+    assert {t for _, t, _ in rows} == set(TYPOLOGIES)
+    assert all(ADDRESS.match(a) and 1 <= b <= CONFIG.blocks for a, _, b in rows)
+
+
+def test_typologies_recur_in_every_100_block_window():
+    world = World(CONFIG)
+    for _ in plan_blocks(world):
+        pass
+    rows = world.label_rows()
+    for lo in range(1, CONFIG.blocks - 99, 25):
+        assert any(lo <= b < lo + 100 for _, _, b in rows), lo
+    starts = Counter(typology_schedule(World(CONFIG)).values())
+    assert set(starts) == set(TYPOLOGIES) and min(starts.values()) >= 5
+
+
+def test_no_sender_mixes_fees_within_a_block():
+    world = World(ScenarioConfig(seed=11, blocks=120, txs_per_block=30))
+    for block in plan_blocks(world):
+        fees: dict = {}
+        for tx in block.txs:
+            assert fees.setdefault(tx.sender, tx.fees) == tx.fees
+
+
+def test_labels_round_trip(tmp_path):
+    rows = [("0x" + "ab" * 20, "dusting", 12), ("0x" + "cd" * 20, "peel_chain", 3)]
+    path = tmp_path / "labels.csv"
+    write_labels(path, rows)
+    assert path.read_text().splitlines()[0] == "address,typology,first_block"
+    assert read_labels(path) == rows
+
+
+def test_cached_chain_is_reused_only_for_the_same_config_and_code(tmp_path):
+    files = ChainFiles.in_dir(tmp_path)
+    assert files.matching_manifest(CONFIG, "fp") is None
+    files.state.write_text("{}")
+    write_labels(files.labels, [])
+    files.manifest.write_text(json.dumps({"fingerprint": "fp", "config": asdict(CONFIG)}))
+    assert files.matching_manifest(CONFIG, "fp") is not None
+    assert files.matching_manifest(CONFIG, "other") is None
+    assert files.matching_manifest(ScenarioConfig(seed=8, blocks=300), "fp") is None
+    beside = ChainFiles.beside(tmp_path / "chain.json")
+    assert (beside.labels.name, beside.manifest.name) == ("chain.labels.csv", "chain.manifest.json")

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make demo` / `make demo-stop`: the whole pipeline on the embedded devnet, then the three UIs.
+# Every service is started in its own session with a pid file, so `demo-stop` (or Ctrl-C) stops exactly those.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export BLOCKANALYTIX_HOME=${BLOCKANALYTIX_HOME:-$ROOT/.blockanalytix}
+export BLOCKANALYTIX_STORAGE=${BLOCKANALYTIX_STORAGE:-$ROOT/data}
+export BLOCKANALYTIX_RANGE_SIZE=${BLOCKANALYTIX_RANGE_SIZE:-100}
+export BLOCKANALYTIX_CONFIRMATIONS=${BLOCKANALYTIX_CONFIRMATIONS:-0}
+export BLOCKANALYTIX_CHAIN_ID=${BLOCKANALYTIX_CHAIN_ID:-31337}
+export BLOCKANALYTIX_RPC_URL=${BLOCKANALYTIX_RPC_URL:-http://127.0.0.1:8545}
+export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}
+export DAGSTER_HOME=${DAGSTER_HOME:-$BLOCKANALYTIX_HOME/dagster_home}
+DEMO_BLOCKS=${DEMO_BLOCKS:-600}
+RUN=$BLOCKANALYTIX_HOME/run
+BIN=$ROOT/.venv/bin
+mkdir -p "$RUN" "$DAGSTER_HOME" "$BLOCKANALYTIX_HOME/mlflow" "$BLOCKANALYTIX_STORAGE"
+
+log() { printf '\033[1m[demo %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*"; }
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {  # start NAME PORT CMD...: a service in its own session, logging to $RUN/NAME.log
+  local name=$1 port=$2; shift 2
+  if alive "$name"; then log "$name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
+  if port_busy "$port"; then
+    log "port $port is taken by another program: stop it or set the port variables"; exit 1
+  fi
+  setsid "$@" >"$RUN/$name.log" 2>&1 < /dev/null &
+  echo $! >"$RUN/$name.pid"
+  for _ in $(seq 1 240); do port_busy "$port" && { log "$name up on 127.0.0.1:$port"; return; }; sleep 0.5; done
+  log "$name did not open port $port; see $RUN/$name.log"; tail -20 "$RUN/$name.log"; exit 1
+}
+
+stop_all() {
+  for name in api dagster mlflow; do
+    if alive "$name"; then
+      kill -TERM -- -"$(cat "$RUN/$name.pid")" 2>/dev/null || true
+      for _ in $(seq 1 20); do alive "$name" || break; sleep 0.5; done
+      alive "$name" && kill -KILL -- -"$(cat "$RUN/$name.pid")" 2>/dev/null || true
+      log "stopped $name"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+  "$BIN/blockanalytix" devnet stop --home "$BLOCKANALYTIX_HOME" || true
+}
+
+count() { ls "$BLOCKANALYTIX_STORAGE/$1" 2>/dev/null | grep -c '\.parquet$' || true; }
+
+wait_for() {  # wait_for ASSET N TIMEOUT_S: until N partitions of ASSET exist
+  local asset=$1 n=$2 t=$3 start=$SECONDS
+  while [ "$(count "$asset")" -lt "$n" ]; do
+    if [ $((SECONDS - start)) -gt "$t" ]; then log "timed out waiting for $asset ($(count "$asset")/$n)"; return 1; fi
+    sleep 3
+    log "progress: raw $(count raw_transactions)/$n  cleaned $(count cleaned_transactions)/$n  features $(count transaction_features)/$n  scores $(count anomaly_scores)/$n  reports $(ls "$BLOCKANALYTIX_STORAGE/reports/anomaly_report" 2>/dev/null | wc -l)/$n"
+  done
+}
+
+case "${1:-start}" in
+  stop) stop_all; exit 0 ;;
+  start) ;;
+  *) echo "usage: $0 start|stop"; exit 2 ;;
+esac
+
+trap 'echo; log "Ctrl-C: stopping everything the demo started"; stop_all; exit 130' INT
+cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+env | grep -E '^(BLOCKANALYTIX_|MLFLOW_TRACKING_URI|DAGSTER_HOME)' | sed 's/^/export /' >"$BLOCKANALYTIX_HOME/demo.env"
+
+log "devnet: anvil with $DEMO_BLOCKS blocks of generated activity (reused when already generated)"
+"$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
+start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
+  --backend-store-uri "sqlite:///$BLOCKANALYTIX_HOME/mlflow/mlflow.db" \
+  --artifacts-destination "$BLOCKANALYTIX_HOME/mlflow/artifacts"
+start dagster 3000 "$BIN/dagster" dev -w "$ROOT/workspace.yaml" -h 127.0.0.1 -p 3000
+
+N=$((DEMO_BLOCKS / BLOCKANALYTIX_RANGE_SIZE))
+log "the chain-head sensor registers $N ranges and requests their ingest; automation fills features"
+wait_for transaction_features "$N" 900
+wait_for address_features "$N" 300
+if [ "$(count anomaly_scores)" -lt "$N" ]; then
+  log "training the models (runs show in the Dagster UI and MLflow)"
+  "$BIN/dagster" asset materialize -m blockanalytix_assets.definitions \
+    --select 'address_labels,anomaly_classifier,transaction_autoencoder,address_risk_model,activity_forecaster' \
+    >"$RUN/train.log" 2>&1 || { log "training failed: see $RUN/train.log"; tail -30 "$RUN/train.log"; exit 1; }
+fi
+log "champions registered; automation scores every range and renders the reports"
+wait_for anomaly_scores "$N" 900
+start api 8000 "$BIN/blockanalytix" serve --host 127.0.0.1 --port 8000 --storage "$BLOCKANALYTIX_STORAGE"
+for _ in $(seq 1 120); do [ -f "$BLOCKANALYTIX_STORAGE/reports/overview_report.html" ] && break; sleep 3; done
+
+cat <<MSG
+
+  BlockAnalytix demo is up ($N ranges of $BLOCKANALYTIX_RANGE_SIZE blocks on the devnet):
+    Dagster UI   http://127.0.0.1:3000  (Assets -> block_ranges partitions, Runs, Backfills)
+    MLflow UI    http://127.0.0.1:5000  (experiment 'blockanalytix', registered models, alias champion)
+    API          http://127.0.0.1:8000/docs
+    Overview     $BLOCKANALYTIX_STORAGE/reports/overview_report.html
+  Use the same settings in another shell:  source $BLOCKANALYTIX_HOME/demo.env
+  Stop everything:  make demo-stop   (or Ctrl-C here)
+
+MSG
+if [ -n "${DEMO_DETACH:-}" ]; then exit 0; fi
+log "services keep running; press Ctrl-C to stop them all"
+while true; do sleep 3600; done
