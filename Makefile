@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+CHECKOV := .venv-checkov/bin/checkov
 export BLOCKANALYTIX_HOME ?= $(CURDIR)/.blockanalytix
 
 .PHONY: setup test test-deps demo demo-stop bench lint fmt clean
@@ -19,6 +20,12 @@ $(ANVIL): package.json
 	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 	test -x $@ && touch $@
 
+# checkov pins its own dependency tree, so it lives in a venv of its own (used by the manifest tests).
+$(CHECKOV): $(VENV_STAMP)
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv/bin/uv pip install --python .venv-checkov/bin/python -q 'checkov==3.3.30'
+	touch $@
+
 # System services the tests start themselves: PostgreSQL 15 binaries and Debian's chromium.
 test-deps:
 	@need=""; \
@@ -30,7 +37,7 @@ test-deps:
 	    || { echo "could not apt-get install$$need: run as root or install them yourself"; exit 1; }; \
 	fi
 
-test: setup test-deps
+test: setup test-deps $(CHECKOV)
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 

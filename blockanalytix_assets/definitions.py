@@ -22,13 +22,24 @@ ASSET_MODULES = [ingest_assets, transform_assets, feature_assets, report_assets]
 CHECK_MODULES = [ingest_checks, transform_checks]
 
 
+# Dagster's implicit automation sensor starts STOPPED; ours runs from the start so the graph fills itself.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "blockanalytix_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+    description="Evaluates every asset's automation condition: downstream ranges follow raw ingest.",
+)
+
+
 def _executor(deployment: str) -> dg.ExecutorDefinition:
     if deployment == "k8s":
         from dagster_k8s import k8s_job_executor
 
         # Every step its own pod; pod resources come from each asset's dagster-k8s/config tags.
         return k8s_job_executor.configured({"max_concurrent": 50})
-    return dg.multiprocess_executor.configured({"max_concurrent": 2})
+    # One machine: steps share the run's process (a run of 1 asset + 6 checks would otherwise start 7 processes).
+    return dg.in_process_executor
 
 
 def build_definitions(deployment: str | None = None) -> dg.Definitions:
@@ -39,7 +50,7 @@ def build_definitions(deployment: str | None = None) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
         jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job],
         schedules=[ops_schedules.nightly_repair_schedule],
-        sensors=[ingest_sensors.chain_head_sensor, ops_sensors.run_failure_alert_sensor],
+        sensors=[ingest_sensors.chain_head_sensor, ops_sensors.run_failure_alert_sensor, automation_sensor],
         resources=k8s_resources() if deployment == "k8s" else local_resources(),
         executor=_executor(deployment),
     )

@@ -21,7 +21,7 @@ EXPECTED_ASSETS = {
 PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"}
 EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job"}
 EXPECTED_SCHEDULES = {"nightly_repair_schedule"}
-EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor"}
+EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor", "blockanalytix_automation_sensor"}
 EXPECTED_CHECKS = {
     "raw_blocks_complete",
     "raw_blocks_parent_hash_continuity",
@@ -55,7 +55,7 @@ def test_definitions_load_everything(deployment, monkeypatch):
         node = graph.get(dg.AssetKey(key))
         assert node.partitions_def is not None and node.partitions_def.name == "block_ranges"
     executor = defs.resolve_job_def("ingest_job").executor_def.name
-    assert executor == ("k8s" if deployment == "k8s" else "multiprocess")
+    assert executor == ("k8s" if deployment == "k8s" else "in_process")
 
 
 def test_ingest_carries_k8s_config_and_rpc_pool():
