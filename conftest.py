@@ -4,4 +4,6 @@ pytest_plugins = [
     "blockanalytix_tests.plugins.devnet",
     "blockanalytix_tests.plugins.mlflow_server",
     "blockanalytix_tests.plugins.browser",
+    "blockanalytix_tests.plugins.postgres",
+    "blockanalytix_tests.plugins.s3",
 ]

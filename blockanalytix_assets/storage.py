@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -12,7 +15,19 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 # Fixed writer options so that the same table always gives the same bytes.
-WRITE_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True, version="2.6")
+# Page checksums make a flipped byte an error on read instead of silently different rows.
+WRITE_OPTIONS = dict(
+    compression="zstd", use_dictionary=True, write_statistics=True, version="2.6", write_page_checksum=True
+)
+STALE_TMP_S = 3600  # a temp file this old belongs to a killed write, not a running one
+
+
+def _remove_stale_tmp(pattern: str) -> None:
+    cutoff = time.time() - STALE_TMP_S
+    for stale in glob.glob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.getmtime(stale) < cutoff:
+                os.unlink(stale)
 
 
 class CorruptTableError(RuntimeError):
@@ -64,6 +79,7 @@ class Storage:
             with fs.open_output_stream(p) as out:
                 pq.write_table(table, out, **WRITE_OPTIONS)
             return self.path(asset, key)
+        _remove_stale_tmp(f"{glob.escape(parent)}/.{glob.escape(key)}.parquet.*.tmp")
         tmp = f"{parent}/.{key}.parquet.{uuid.uuid4().hex}.tmp"
         try:
             pq.write_table(table, tmp, **WRITE_OPTIONS)
@@ -83,7 +99,7 @@ class Storage:
                 f"{self.path(asset, key)} does not exist: materialise {asset} for partition {key} first."
             )
         try:
-            return pq.read_table(p, filesystem=fs, columns=columns)
+            return pq.read_table(p, filesystem=fs, columns=columns, page_checksum_verification=True)
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptTableError(
                 f"{self.path(asset, key)} is not a readable Parquet file ({exc}); re-materialise {asset} "
@@ -109,7 +125,8 @@ class Storage:
             with fs.open_output_stream(p) as out:
                 out.write(data)
         else:
-            tmp = f"{p}.{uuid.uuid4().hex}.tmp"
+            head, name = p.rsplit("/", 1)
+            tmp = f"{head}/.{name}.{uuid.uuid4().hex}.tmp"
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()

@@ -15,12 +15,20 @@ EXPECTED_ASSETS = {
     "transaction_features",
     "address_features",
     "address_labels",
+    "anomaly_classifier",
+    "transaction_autoencoder",
+    "address_risk_model",
+    "activity_forecaster",
+    "anomaly_scores",
+    "transaction_clusters",
+    "address_risk_scores",
     "anomaly_report",
     "overview_report",
 }
-PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"}
-EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job"}
-EXPECTED_SCHEDULES = {"nightly_repair_schedule"}
+TRAINING = {"anomaly_classifier", "transaction_autoencoder", "address_risk_model", "activity_forecaster"}
+PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"} - TRAINING
+EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job", "training_job"}
+EXPECTED_SCHEDULES = {"nightly_repair_schedule", "daily_retrain_schedule"}
 EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor", "blockanalytix_automation_sensor"}
 EXPECTED_CHECKS = {
     "raw_blocks_complete",
@@ -64,3 +72,31 @@ def test_ingest_carries_k8s_config_and_rpc_pool():
     node = spec.node_def
     assert "dagster-k8s/config" in node.tags
     assert node.pool == "rpc"
+
+
+def test_training_requests_a_gpu_and_ingest_does_not():
+    import json
+
+    def k8s_config(name: str) -> dict:
+        raw = defs.resolve_assets_def(name).node_def.tags["dagster-k8s/config"]
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+    defs = build_definitions("k8s")
+    for name in TRAINING:
+        tags = k8s_config(name)
+        assert tags["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == 1
+        assert tags["pod_spec_config"]["tolerations"]
+    ingest = k8s_config("raw_blocks")
+    assert "nvidia.com/gpu" not in ingest["container_config"]["resources"]["limits"]
+
+
+def test_definitions_import_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, blockanalytix_assets.definitions; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -69,7 +69,7 @@ env | grep -E '^(BLOCKANALYTIX_|MLFLOW_TRACKING_URI|DAGSTER_HOME)' | sed 's/^/ex
 
 log "devnet: anvil with $DEMO_BLOCKS blocks of generated activity (reused when already generated)"
 "$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
-start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
+MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
   --backend-store-uri "sqlite:///$BLOCKANALYTIX_HOME/mlflow/mlflow.db" \
   --artifacts-destination "$BLOCKANALYTIX_HOME/mlflow/artifacts"
 start dagster 3000 "$BIN/dagster" dev -w "$ROOT/workspace.yaml" -h 127.0.0.1 -p 3000

@@ -40,18 +40,29 @@ def raw_ingest(
     context: dg.AssetExecutionContext, rpc: RpcResource, storage: StorageResource, settings: PipelineSettings
 ):
     """Fetch each block range once over batched JSON-RPC and write the four raw tables atomically."""
-    from blockanalytix_assets.ingest.extract import extract_range
+    from blockanalytix_assets.ingest.extract import IncompleteRangeError, extract_range
+    from blockanalytix_assets.ingest.mapping import MalformedResponseError
+    from blockanalytix_assets.ingest.rpc import BlockNotFoundError, ChainIdMismatch
+    from blockanalytix_assets.ranges import PartitionKeyError
 
+    # Errors no retry can fix (bad key, wrong chain, beyond head, broken node output) fail at once.
+    permanent = (PartitionKeyError, ChainIdMismatch, BlockNotFoundError, MalformedResponseError, IncompleteRangeError)
+    try:
+        ranges = partition_ranges(context, settings.range_size)
+        client = rpc.client()
+    except permanent as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     store = storage.storage()
-    client = rpc.client()
     selected = {k.to_user_string() for k in context.selected_asset_keys}
-    ranges = partition_ranges(context, settings.range_size)
     totals = {name: 0 for name in RAW_ASSETS}
     last_tables: dict = {}
     started = time.perf_counter()
     for r in ranges:
         t0 = time.perf_counter()
-        tables = extract_range(client, r.first, r.last)
+        try:
+            tables = extract_range(client, r.first, r.last)
+        except permanent as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         for name in RAW_ASSETS:
             if name in selected:
                 store.write(name, r.key, tables[name])

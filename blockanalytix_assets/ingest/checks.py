@@ -1,10 +1,12 @@
 """Partitioned asset checks on the raw tables: completeness, counts, uniqueness, continuity, reorgs."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from blockanalytix_assets.ingest import validation as v
-from blockanalytix_assets.partitions import block_ranges, partition_range
-from blockanalytix_assets.ranges import previous_key
+from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.ranges import BlockRange, parse_key, previous_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 
 
@@ -17,15 +19,29 @@ def _result(passed: bool, details: dict) -> dg.AssetCheckResult:
     )
 
 
+def _each_range(
+    context: dg.AssetCheckExecutionContext, range_size: int, evaluate: Callable[[BlockRange], tuple[bool, dict]]
+) -> dg.AssetCheckResult:
+    """Evaluate every range of the step: one range as is, a multi-range backfill run passes only if all do."""
+    keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]
+    outcomes = {k: evaluate(parse_key(k, range_size)) for k in keys}
+    if len(outcomes) == 1:
+        return _result(*next(iter(outcomes.values())))
+    failed = {k: details for k, (passed, details) in outcomes.items() if not passed}
+    return _result(not failed, {"ranges": len(outcomes), "failed_ranges": sorted(failed), "failures": failed})
+
+
 @dg.asset_check(
     asset="raw_blocks", partitions_def=block_ranges, description="Every block of the range exactly once."
 )
 def raw_blocks_complete(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
-    r = partition_range(context, settings.range_size)
-    blocks = storage.storage().read("raw_blocks", r.key, columns=["number"])
-    return _result(*v.blocks_complete(blocks, r.first, r.last))
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        blocks = storage.storage().read("raw_blocks", r.key, columns=["number"])
+        return v.blocks_complete(blocks, r.first, r.last)
+
+    return _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -36,14 +52,16 @@ def raw_blocks_complete(
 def raw_blocks_parent_hash_continuity(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
-    r = partition_range(context, settings.range_size)
-    store = storage.storage()
-    blocks = store.read("raw_blocks", r.key, columns=["number", "hash", "parent_hash"])
-    prev, previous_hash = previous_key(r.key), None
-    if prev and store.exists("raw_blocks", prev):
-        previous = store.read("raw_blocks", prev, columns=["number", "hash"]).sort_by("number")
-        previous_hash = previous.column("hash")[-1].as_py() if previous.num_rows else None
-    return _result(*v.parent_hash_continuity(blocks, previous_hash))
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        store = storage.storage()
+        blocks = store.read("raw_blocks", r.key, columns=["number", "hash", "parent_hash"])
+        prev, previous_hash = previous_key(r.key), None
+        if prev and store.exists("raw_blocks", prev):
+            previous = store.read("raw_blocks", prev, columns=["number", "hash"]).sort_by("number")
+            previous_hash = previous.column("hash")[-1].as_py() if previous.num_rows else None
+        return v.parent_hash_continuity(blocks, previous_hash)
+
+    return _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -57,16 +75,18 @@ def raw_blocks_canonical(
     settings: PipelineSettings,
     rpc: RpcResource,
 ):
-    r = partition_range(context, settings.range_size)
-    blocks = storage.storage().read("raw_blocks", r.key, columns=["number", "hash"]).sort_by("number")
-    number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
-    from blockanalytix_assets.ingest.rpc import BlockNotFoundError
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        blocks = storage.storage().read("raw_blocks", r.key, columns=["number", "hash"]).sort_by("number")
+        number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
+        from blockanalytix_assets.ingest.rpc import BlockNotFoundError
 
-    try:
-        node_hash = rpc.client().get_blocks([number], full=False)[0].get("hash")
-    except BlockNotFoundError:
-        node_hash = None
-    return _result(*v.detect_reorg((number, stored_hash), node_hash))
+        try:
+            node_hash = rpc.client().get_blocks([number], full=False)[0].get("hash")
+        except BlockNotFoundError:
+            node_hash = None
+        return v.detect_reorg((number, stored_hash), node_hash)
+
+    return _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -78,11 +98,13 @@ def raw_blocks_canonical(
 def raw_transactions_count_per_block(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
-    r = partition_range(context, settings.range_size)
-    store = storage.storage()
-    blocks = store.read("raw_blocks", r.key, columns=["number", "transaction_count"])
-    txs = store.read("raw_transactions", r.key, columns=["block_number"])
-    return _result(*v.transaction_counts_match(blocks, txs))
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        store = storage.storage()
+        blocks = store.read("raw_blocks", r.key, columns=["number", "transaction_count"])
+        txs = store.read("raw_transactions", r.key, columns=["block_number"])
+        return v.transaction_counts_match(blocks, txs)
+
+    return _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -91,10 +113,10 @@ def raw_transactions_count_per_block(
 def raw_transactions_unique_hash(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
-    r = partition_range(context, settings.range_size)
-    return _result(
-        *v.transaction_hashes_unique(storage.storage().read("raw_transactions", r.key, columns=["hash"]))
-    )
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        return v.transaction_hashes_unique(storage.storage().read("raw_transactions", r.key, columns=["hash"]))
+
+    return _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -103,6 +125,8 @@ def raw_transactions_unique_hash(
 def raw_transactions_receipts_present(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
-    r = partition_range(context, settings.range_size)
-    cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
-    return _result(*v.receipts_present(storage.storage().read("raw_transactions", r.key, columns=cols)))
+    def evaluate(r: BlockRange) -> tuple[bool, dict]:
+        cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
+        return v.receipts_present(storage.storage().read("raw_transactions", r.key, columns=cols))
+
+    return _each_range(context, settings.range_size, evaluate)

@@ -4,19 +4,28 @@
 import time
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from blockanalytix_assets.ingest.assets import RAW_ASSETS
 from blockanalytix_assets.operations.repair import ranges_to_repair
 from blockanalytix_assets.partitions import block_ranges
 
+COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+
 
 def per_range_assets(asset_graph) -> list[dg.AssetKey]:
-    """The raw assets and every block_ranges-partitioned asset downstream of them."""
+    """The raw assets and every block_ranges asset downstream whose inputs are all per-range too.
+
+    An asset that also reads a model-wide table (anomaly_report reads anomaly_scores) is left to its own
+    schedule or sensor: a range backfill cannot produce that input, so the step would fail."""
     keys = {dg.AssetKey(a) for a in RAW_ASSETS}
     frontier = list(keys)
     while frontier:
         for child in asset_graph.get(frontier.pop()).child_keys:
-            if child not in keys and asset_graph.get(child).partitions_def == block_ranges:
+            node = asset_graph.get(child)
+            if child in keys or node.partitions_def != block_ranges:
+                continue
+            if all(asset_graph.get(p).partitions_def == block_ranges for p in node.parent_keys):
                 keys.add(child)
                 frontier.append(child)
     return sorted(keys, key=lambda k: k.to_user_string())
@@ -56,9 +65,10 @@ def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[st
     for ck in check_keys:
         latest: dict[str, bool] = {}
         for rec in instance.event_log_storage.get_asset_check_execution_history(ck, limit=100_000):
-            if rec.partition is None or rec.partition in latest or rec.evaluation is None:
-                continue  # newest first: keep the latest evaluation per partition
-            latest[rec.partition] = rec.evaluation.passed
+            # Newest first: keep the latest completed evaluation per partition (PLANNED rows have no result).
+            if rec.partition is None or rec.partition in latest or rec.status not in COMPLETED:
+                continue
+            latest[rec.partition] = rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED
         out[ck.to_user_string()] = {p for p, ok in latest.items() if not ok}
     return out
 

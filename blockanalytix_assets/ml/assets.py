@@ -1,0 +1,218 @@
+"""ML assets: training runs tracked in MLflow (not partitioned) and per-range scoring by the champions."""
+
+import time
+
+import dagster as dg
+from pydantic import Field
+
+from blockanalytix_assets.k8s_config import SCORING_K8S_CONFIG, TRAINING_K8S_CONFIG
+from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.preview import markdown_preview
+from blockanalytix_assets.resources import MlflowResource, StorageResource
+
+LABELS_ASSET = "address_labels"  # not partitioned; ml.pipeline reads it (kept out of imports: no TF at load)
+TRAINING_TAGS = {"dagster-k8s/config": TRAINING_K8S_CONFIG}
+SCORING_TAGS = {"dagster-k8s/config": SCORING_K8S_CONFIG}
+SCORE_PREVIEW = [
+    "hash",
+    "anomaly_score",
+    "rank",
+    "classifier_probability",
+    "top_feature_1",
+    "label",
+    "risk_score",
+]
+
+
+class TrainingConfig(dg.Config):
+    """Which partitions a training run uses and for how long it trains."""
+
+    window_ranges: int = Field(default=8, description="Latest ranges used; the later quarter validates.")
+    epochs: int = Field(default=20, description="Maximum epochs (early stopping may end sooner).")
+    val_fraction: float = Field(default=0.25, description="Share of the window's ranges used to validate.")
+    batch_size: int = Field(default=1024, description="Training batch size.")
+
+
+class ForecasterConfig(dg.Config):
+    """Window and bucket size of the activity forecaster."""
+
+    window_ranges: int = Field(default=64, description="Latest raw_blocks ranges aggregated into the series.")
+    epochs: int = Field(default=50, description="Training epochs.")
+    bucket_blocks: int = Field(default=100, description="Blocks per time step of the series.")
+    window: int = Field(default=8, description="Steps of history per forecast.")
+
+
+def _result(mlflow: MlflowResource, result) -> dg.MaterializeResult:
+    from blockanalytix_assets.ml.tracking import run_url
+
+    fin = lambda d, p: {f"{p}{k}": float(v) for k, v in d.items() if v == v}  # noqa: E731 (NaN dropped)
+    meta = {
+        "mlflow_run_id": dg.MetadataValue.text(result.run_id),
+        "model_version": dg.MetadataValue.text(str(result.version)),
+        "champion_promoted": dg.MetadataValue.bool(bool(result.promoted)),
+        "champion_decision": dg.MetadataValue.text(result.decision),
+        "train_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+        **fin(result.metrics, "val_"),
+        **fin(result.baseline_metrics, "baseline_val_"),
+    }
+    url = run_url(mlflow.tracking_uri, result.experiment_id, result.run_id)
+    if url:
+        meta["mlflow_run"] = dg.MetadataValue.url(url)
+    return dg.MaterializeResult(metadata=meta)
+
+
+def _training(name: str, deps: list[str], description: str):
+    return dg.asset(
+        name=name,
+        deps=deps,
+        description=description,
+        group_name="ml",
+        kinds={"keras", "mlflow"},
+        op_tags=TRAINING_TAGS,
+    )
+
+
+def _train(kind: str, model_name: str, storage: StorageResource, mlflow: MlflowResource, config: dg.Config):
+    from blockanalytix_assets.ml.pipeline import TRAINERS
+    from blockanalytix_assets.ml.tracking import start_experiment
+
+    start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
+    return _result(mlflow, TRAINERS[kind](storage.storage(), model_name, **config.model_dump()))
+
+
+@_training("anomaly_classifier", ["transaction_features", LABELS_ASSET], "Keras MLP: P(tx touches a label).")
+def anomaly_classifier(config: TrainingConfig, storage: StorageResource, mlflow: MlflowResource):
+    """Train on the latest ranges (earlier train, later validate) beside a tree baseline; gate champion."""
+    return _train("anomaly_classifier", mlflow.classifier_model_name, storage, mlflow, config)
+
+
+@_training("transaction_autoencoder", ["transaction_features", LABELS_ASSET], "Autoencoder + k-means + 2-D PCA.")
+def transaction_autoencoder(config: TrainingConfig, storage: StorageResource, mlflow: MlflowResource):
+    """Train the autoencoder; its bottleneck is clustered (k by silhouette) and projected to 2-D."""
+    return _train("transaction_autoencoder", mlflow.autoencoder_model_name, storage, mlflow, config)
+
+
+@_training("address_risk_model", ["address_features", LABELS_ASSET], "Keras MLP scoring addresses.")
+def address_risk_model(config: TrainingConfig, storage: StorageResource, mlflow: MlflowResource):
+    """Train the address model (log1p + quantile encoding inside) beside a tree baseline."""
+    return _train("address_risk_model", mlflow.address_model_name, storage, mlflow, config)
+
+
+@_training("activity_forecaster", ["raw_blocks"], "GRU forecasting base fee and tx count vs last value.")
+def activity_forecaster(config: ForecasterConfig, storage: StorageResource, mlflow: MlflowResource):
+    """Forecast the next bucket's base fee and transaction count; compared with the last-value baseline."""
+    return _train("activity_forecaster", mlflow.forecaster_model_name, storage, mlflow, config)
+
+
+def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, table, seconds: float) -> dict:
+    import mlflow as mlf
+
+    from blockanalytix_assets.ml.tracking import run_url
+
+    meta = {
+        "rows": dg.MetadataValue.int(table.num_rows),
+        "seconds": dg.MetadataValue.float(round(seconds, 3)),
+        "rows_per_second": dg.MetadataValue.float(round(table.num_rows / max(seconds, 1e-9), 1)),
+        "path": dg.MetadataValue.path(store.path(asset, key)),
+        "preview": dg.MetadataValue.md(markdown_preview(table, [c for c in SCORE_PREVIEW if c in table.column_names])),
+    }
+    for m in loaded:
+        meta[f"{m.name}_version"] = dg.MetadataValue.text(m.version)
+        url = run_url(mlflow.tracking_uri, mlf.get_run(m.run_id).info.experiment_id, m.run_id)
+        if url:
+            meta[f"{m.name}_run"] = dg.MetadataValue.url(url)
+    return meta
+
+
+EAGER = dg.AutomationCondition.eager()
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "anomaly_scores",
+            description="Per-tx champion scores, rank, cluster, top-3 features.",
+            group_name="ml",
+            kinds={"parquet", "keras"},
+            automation_condition=EAGER,
+            deps=[
+                "transaction_features",
+                "cleaned_transactions",
+                LABELS_ASSET,
+                "anomaly_classifier",
+                "transaction_autoencoder",
+            ],
+        ),
+        dg.AssetSpec(
+            "transaction_clusters",
+            description="k-means cluster and 2-D embedding of each tx.",
+            group_name="ml",
+            kinds={"parquet", "keras"},
+            automation_condition=EAGER,
+            deps=["transaction_features", LABELS_ASSET, "transaction_autoencoder"],
+        ),
+    ],
+    partitions_def=block_ranges,
+    can_subset=True,
+    op_tags=SCORING_TAGS,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+)
+def score_transactions_asset(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
+    """Score every transaction of the ranges with the champions, loaded once per run (never trains)."""
+    from blockanalytix_assets.ml import registry
+    from blockanalytix_assets.ml.pipeline import read_labels, score_partition
+    from blockanalytix_assets.ml.scoring import ScoringModels
+    from blockanalytix_assets.ml.tracking import start_experiment
+
+    store = storage.storage()
+    start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
+    clf = registry.load_champion(mlflow.classifier_model_name, "anomaly_classifier")
+    ae = registry.load_champion(mlflow.autoencoder_model_name, "transaction_autoencoder")
+    models = ScoringModels(clf.model, clf.version, clf.aux, ae.model, ae.version, ae.aux)
+    labels = read_labels(store)
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    done: dict[str, tuple] = {}
+    for key in sorted(context.partition_keys):
+        t0 = time.perf_counter()
+        tables = dict(
+            zip(
+                ("anomaly_scores", "transaction_clusters"),
+                score_partition(store, key, models, labels),
+                strict=True,
+            )
+        )
+        for asset in selected:
+            store.write(asset, key, tables[asset])
+            done[asset] = (key, tables[asset], time.perf_counter() - t0)
+    for asset, (key, table, seconds) in done.items():
+        yield dg.MaterializeResult(
+            asset_key=asset, metadata=_scored(mlflow, [clf, ae], store, asset, key, table, seconds)
+        )
+
+
+@dg.asset(
+    deps=["address_features", LABELS_ASSET, "address_risk_model"],
+    partitions_def=block_ranges,
+    group_name="ml",
+    kinds={"parquet", "keras"},
+    op_tags=SCORING_TAGS,
+    automation_condition=EAGER,
+    description="Per-address risk score of the champion address_risk_model, ranked.",
+)
+def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
+    """Score the range's address_features with the champion address model (never trains)."""
+    from blockanalytix_assets.ml import registry
+    from blockanalytix_assets.ml.pipeline import read_labels
+    from blockanalytix_assets.ml.scoring import score_addresses
+    from blockanalytix_assets.ml.tracking import start_experiment
+
+    store, key = storage.storage(), context.partition_key
+    start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
+    model = registry.load_champion(mlflow.address_model_name, "address_risk_model")
+    t0 = time.perf_counter()
+    table = score_addresses(
+        store.read("address_features", key), model.model, model.aux, model.version, read_labels(store)
+    )
+    store.write("address_risk_scores", key, table)
+    meta = _scored(mlflow, [model], store, "address_risk_scores", key, table, time.perf_counter() - t0)
+    return dg.MaterializeResult(metadata=meta)

@@ -1,0 +1,119 @@
+"""activity_forecaster: next-step base fee and tx count from earlier steps, vs a last-value baseline."""
+
+from __future__ import annotations
+
+import time
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml import registry, tracking
+from blockanalytix_assets.ml.training import RunResult
+
+SERIES = ["base_fee_gwei", "tx_count"]
+
+
+def block_aggregates(blocks: pd.DataFrame, bucket_blocks: int) -> pd.DataFrame:
+    """Per bucket of `bucket_blocks` blocks: mean base fee (gwei) and total transactions, in block order."""
+    if bucket_blocks <= 0:
+        raise ValueError("bucket_blocks must be positive")
+    b = blocks.assign(
+        bucket=blocks["number"].astype("int64") // bucket_blocks,
+        base_fee_gwei=pd.to_numeric(blocks["base_fee_per_gas"], errors="coerce").fillna(0.0) / 1e9,
+        tx_count=blocks["transaction_count"].astype("float64"),
+    )
+    return (
+        b.groupby("bucket", sort=True)
+        .agg(base_fee_gwei=("base_fee_gwei", "mean"), tx_count=("tx_count", "sum"))
+        .reset_index()
+    )
+
+
+def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sliding windows (N, window, S) of log1p values and the next step (N, S)."""
+    z = np.log1p(np.maximum(np.asarray(series, dtype=np.float64), 0.0)).astype(np.float32)
+    n = len(z) - window
+    if n <= 0:
+        raise ValueError(f"need more than {window} steps to forecast, got {len(z)}")
+    x = np.stack([z[i : i + window] for i in range(n)])
+    return x, z[window:]
+
+
+def forecast_report(y_true_log: np.ndarray, y_pred_log: np.ndarray) -> dict[str, float]:
+    """MAE per series in original units (gwei, transactions)."""
+    err = np.abs(np.expm1(y_pred_log) - np.expm1(y_true_log))
+    return {f"mae_{name}": float(err[:, i].mean()) for i, name in enumerate(SERIES)}
+
+
+def forecaster_run(
+    model_name: str,
+    aggregates: pd.DataFrame,
+    window: int = 8,
+    epochs: int = 50,
+    val_fraction: float = 0.25,
+    partitions: list[str] | None = None,
+    bucket_blocks: int | None = None,
+) -> RunResult:
+    """Train the GRU forecaster on earlier buckets, validate on later ones, compare with last value, gate."""
+    x, y = make_windows(aggregates[SERIES].to_numpy(), window)
+    n_val = max(1, int(round(len(x) * val_fraction)))
+    if len(x) - n_val < 2:
+        raise ValueError(f"only {len(x)} forecast windows: add ranges or lower bucket_blocks/window")
+    x_tr, y_tr, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+    with mlflow.start_run(run_name="activity_forecaster") as run:
+        mlflow.set_tags(tracking.standard_tags("activity_forecaster", None, partitions))
+        mlflow.log_params(
+            {
+                "window": window,
+                "epochs": epochs,
+                "bucket_blocks": bucket_blocks,
+                "units": 16,
+                "n_train": len(x_tr),
+                "n_val": len(x_val),
+                "series": ",".join(SERIES),
+            }
+        )
+        model = M.build_activity_forecaster(window, len(SERIES), x_train=x_tr)
+        t0 = time.perf_counter()
+        model.fit(
+            x_tr,
+            y_tr,
+            epochs=epochs,
+            batch_size=32,
+            verbose=0,
+            validation_data=(x_val, y_val),
+            callbacks=[tracking.EpochLogger()],
+        )
+        seconds = time.perf_counter() - t0
+        report = forecast_report(y_val, M.predict_big(model, x_val))
+        naive = forecast_report(y_val, x_val[:, -1, :])
+        tracking.log_metrics("val_", report)
+        tracking.log_metrics("naive_val_", naive)
+        skill = {f"skill_{s}": 1.0 - report[f"mae_{s}"] / max(naive[f"mae_{s}"], 1e-12) for s in SERIES}
+        tracking.log_metrics("val_", skill)
+        mlflow.log_metrics({"train_seconds": seconds})
+        mlflow.log_dict({"series": SERIES, "window": window, "bucket_blocks": bucket_blocks}, registry.AUX_ARTIFACT)
+        info = tracking.log_keras_model(model, x_tr)
+        version = registry.register(info.model_uri, model_name)
+        candidate = float(np.mean(list(report.values())))
+
+        def score_champion(uri: str) -> float:
+            try:
+                champ = mlflow.keras.load_model(uri)
+                return float(np.mean(list(forecast_report(y_val, M.predict_big(champ, x_val)).values())))
+            except ValueError:
+                return float("nan")
+
+        gate = registry.promote_if_better(model_name, version.version, candidate, score_champion, "val_mae", False)
+    return RunResult(
+        run.info.run_id,
+        run.info.experiment_id,
+        str(version.version),
+        gate["promoted"],
+        gate["decision"],
+        {**report, **skill},
+        naive,
+        seconds=seconds,
+    )

@@ -1,0 +1,133 @@
+"""Storage-level training and scoring steps the ML assets call (plain Python, no Dagster)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml.training import RunResult, window_keys
+from blockanalytix_assets.storage import Storage
+
+LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
+
+
+class MissingInputError(RuntimeError):
+    """A training window or scoring input that has not been materialised yet."""
+
+
+def read_labels(store: Storage) -> pa.Table | None:
+    """address_labels, or None before it is materialised (every transaction then counts as negative)."""
+    return store.read(LABELS_ASSET, LABELS_KEY) if store.exists(LABELS_ASSET, LABELS_KEY) else None
+
+
+def read_window(store: Storage, asset: str, window_ranges: int) -> dict[str, pa.Table]:
+    """The latest `window_ranges` partitions of an asset, keyed by partition key."""
+    keys = store.keys(asset)
+    if not keys:
+        raise MissingInputError(f"no {asset} partitions yet: materialise {asset} for some block ranges first")
+    return {k: store.read(asset, k) for k in window_keys(keys, window_ranges)}
+
+
+def train_classifier(
+    store: Storage,
+    model_name: str,
+    window_ranges: int,
+    epochs: int,
+    val_fraction: float = 0.25,
+    batch_size: int = 1024,
+) -> RunResult:
+    """anomaly_classifier on transaction_features + address_labels, beside its tree baseline."""
+    from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
+    from blockanalytix_assets.ml.data import transaction_split
+    from blockanalytix_assets.ml.training import supervised_run
+
+    tables = read_window(store, "transaction_features", window_ranges)
+    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    params = {"hidden": "64,32", "dropout": 0.1, "learning_rate": 1e-3, "window_ranges": window_ranges}
+    build = lambda x: M.build_anomaly_classifier(x, log_transform=False)  # noqa: E731
+    return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch_size)
+
+
+def train_autoencoder(
+    store: Storage,
+    model_name: str,
+    window_ranges: int,
+    epochs: int,
+    val_fraction: float = 0.25,
+    batch_size: int = 1024,
+) -> RunResult:
+    """transaction_autoencoder with its k-means clusters and 2-D projection."""
+    from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
+    from blockanalytix_assets.ml.data import transaction_split
+    from blockanalytix_assets.ml.unsupervised import autoencoder_run
+
+    tables = read_window(store, "transaction_features", window_ranges)
+    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    return autoencoder_run(model_name, split, epochs, batch_size=batch_size)
+
+
+def train_address_model(
+    store: Storage,
+    model_name: str,
+    window_ranges: int,
+    epochs: int,
+    val_fraction: float = 0.25,
+    batch_size: int = 256,
+) -> RunResult:
+    """address_risk_model on address_features + address_labels, beside its tree baseline."""
+    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.ml.data import address_split
+    from blockanalytix_assets.ml.training import supervised_run
+
+    tables = read_window(store, "address_features", window_ranges)
+    split = address_split(tables, read_labels(store), list(ADDRESS_FEATURE_COLUMNS), val_fraction)
+    params = {"hidden": "128,64", "dropout": 0.2, "n_bins": 16, "window_ranges": window_ranges}
+    return supervised_run(
+        "address_risk_model",
+        model_name,
+        M.build_address_risk_model,
+        split,
+        params,
+        epochs,
+        min(batch_size, 256),
+    )
+
+
+def train_forecaster(
+    store: Storage, model_name: str, window_ranges: int, epochs: int, bucket_blocks: int, window: int
+) -> RunResult:
+    """activity_forecaster on per-bucket aggregates of raw_blocks."""
+    from blockanalytix_assets.ml.forecasting import block_aggregates, forecaster_run
+
+    tables = read_window(store, "raw_blocks", window_ranges)
+    cols = ["number", "base_fee_per_gas", "transaction_count"]
+    blocks = pd.concat([t.select(cols).to_pandas() for t in tables.values()], ignore_index=True)
+    return forecaster_run(
+        model_name,
+        block_aggregates(blocks, bucket_blocks),
+        window,
+        epochs,
+        partitions=sorted(tables),
+        bucket_blocks=bucket_blocks,
+    )
+
+
+def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -> tuple[pa.Table, pa.Table]:
+    """(anomaly_scores, transaction_clusters) of one range, with value/fee from cleaned_transactions."""
+    from blockanalytix_assets.ml.scoring import align_amounts, score_transactions
+
+    features = store.read("transaction_features", key)
+    value_eth = fee_eth = None
+    if store.exists("cleaned_transactions", key):
+        cleaned = store.read("cleaned_transactions", key, columns=["hash", "value_eth", "fee_eth"])
+        value_eth, fee_eth = align_amounts(features.column("hash"), cleaned)
+    return score_transactions(features, models, labels, value_eth, fee_eth)
+
+
+TRAINERS = {
+    "anomaly_classifier": train_classifier,
+    "transaction_autoencoder": train_autoencoder,
+    "address_risk_model": train_address_model,
+    "activity_forecaster": train_forecaster,
+}

@@ -1,0 +1,212 @@
+"""Training data windows split by block order, and supervised training runs tracked in MLflow."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml import registry, tracking
+from blockanalytix_assets.ml.evaluation import safe_binary_report
+
+REFERENCE_QUANTILES = 1001
+
+
+@dataclass
+class Split:
+    """Train and validation rows (earlier blocks train, later blocks validate) with provenance."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    feature_columns: list[str]
+    train_keys: list[str] = field(default_factory=list)
+    val_keys: list[str] = field(default_factory=list)
+    feature_spec_version: str | None = None
+
+    @property
+    def partitions(self) -> list[str]:
+        return sorted(set(self.train_keys) | set(self.val_keys))
+
+
+def window_keys(keys: list[str], window_ranges: int) -> list[str]:
+    """The latest `window_ranges` partition keys in block order."""
+    if window_ranges <= 0:
+        raise ValueError(f"window_ranges must be positive, got {window_ranges}")
+    return sorted(keys)[-window_ranges:]
+
+
+def split_keys(keys: list[str], val_fraction: float = 0.25) -> tuple[list[str], list[str]]:
+    """Earlier partitions train, the latest ceil(fraction * n) validate; one partition cannot be split."""
+    keys = sorted(keys)
+    if len(keys) < 2:
+        return keys, []
+    n_val = min(max(1, math.ceil(len(keys) * val_fraction)), len(keys) - 1)
+    return keys[:-n_val], keys[-n_val:]
+
+
+def touches(frm: pd.Series, to: pd.Series, addresses: set[str] | pd.Series) -> np.ndarray:
+    """True where the sender or the receiver is one of the addresses (lower-case hex)."""
+    addr = pd.Index(pd.Series(list(addresses) if isinstance(addresses, set) else addresses, dtype=object))
+    return (frm.isin(addr) | to.isin(addr)).to_numpy()
+
+
+def split_frame(
+    df: pd.DataFrame,
+    feature_columns: list[str],
+    y: np.ndarray,
+    train_keys: list[str],
+    val_keys: list[str],
+    order_column: str = "block_number",
+    val_fraction: float = 0.25,
+    spec: str | None = None,
+) -> Split:
+    """Split rows by partition (column `_key`); with a single partition, by block number (later = val)."""
+    x = df[feature_columns].to_numpy(np.float32)
+    if val_keys:
+        is_val = df["_key"].isin(val_keys).to_numpy()
+    else:
+        cut = np.quantile(df[order_column].to_numpy(), 1 - val_fraction)
+        is_val = (df[order_column] > cut).to_numpy()
+    return Split(x[~is_val], y[~is_val], x[is_val], y[is_val], list(feature_columns), train_keys, val_keys, spec)
+
+
+def reference_quantiles(scores: np.ndarray) -> list[float]:
+    """Quantiles of a score on training data; scoring maps new scores to this empirical CDF."""
+    return np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0, 1, REFERENCE_QUANTILES)).tolist()
+
+
+@dataclass
+class RunResult:
+    """What a training run produced: run, registered version, gate decision, figures."""
+
+    run_id: str
+    experiment_id: str
+    version: str | None
+    promoted: bool
+    decision: str
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+    baseline_run_id: str | None = None
+    seconds: float = 0.0
+    samples_per_second: float = 0.0
+
+
+def tree_baseline_run(split: Split, kind: str, parent_run_id: str, tags: dict) -> tuple[str, dict, np.ndarray]:
+    """A HistGradientBoosting baseline on the same split, logged as its own run beside the Keras run."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    with mlflow.start_run(run_name=f"{kind}_tree_baseline", nested=True) as run:
+        mlflow.set_tags({**tags, "model_kind": f"{kind}_tree_baseline", "baseline_for_run": parent_run_id})
+        tree = HistGradientBoostingClassifier(random_state=0)
+        mlflow.log_params({"estimator": "HistGradientBoostingClassifier", **tree.get_params()})
+        tree.fit(split.x_train, split.y_train)
+        p_val = tree.predict_proba(split.x_val)[:, 1] if len(split.x_val) else np.zeros(0)
+        report = safe_binary_report(split.y_val, p_val)
+        tracking.log_metrics("val_", report)
+        tracking.log_sklearn_model(tree, split.x_train)
+        return run.info.run_id, report, p_val
+
+
+def supervised_run(
+    kind: str,
+    model_name: str,
+    build: Callable[[np.ndarray], object],
+    split: Split,
+    params: dict,
+    epochs: int,
+    batch_size: int = 1024,
+    patience: int = 5,
+    aux: dict | None = None,
+) -> RunResult:
+    """Train a Keras binary classifier, log everything, register it and apply the champion gate."""
+    tags = tracking.standard_tags(kind, split.feature_spec_version, split.partitions)
+    has_val_pos = bool(split.y_val.any()) and not bool(split.y_val.all())
+    with mlflow.start_run(run_name=kind) as run:
+        mlflow.set_tags(
+            {
+                **tags,
+                "train_partitions": ",".join(split.train_keys),
+                "val_partitions": ",".join(split.val_keys),
+            }
+        )
+        weights = M.class_weights(split.y_train)
+        mlflow.log_params(
+            {
+                **params,
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "patience": patience,
+                "n_train": len(split.y_train),
+                "n_val": len(split.y_val),
+                "train_positives": int(split.y_train.sum()),
+                "val_positives": int(split.y_val.sum()),
+                "class_weight_positive": round(weights[1], 4),
+                "n_features": len(split.feature_columns),
+            }
+        )
+        model = build(split.x_train)
+        callbacks = [tracking.EpochLogger()] + ([M.early_stopping_on_pr_auc(patience)] if has_val_pos else [])
+        t0 = time.perf_counter()
+        hist = model.fit(
+            split.x_train,
+            split.y_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=0,
+            class_weight=weights,
+            validation_data=(split.x_val, split.y_val) if len(split.y_val) else None,
+            callbacks=callbacks,
+        )
+        seconds = time.perf_counter() - t0
+        n_epochs = len(hist.history.get("loss", [])) or 1
+        sps = len(split.y_train) * n_epochs / max(seconds, 1e-9)
+        mlflow.log_metrics({"train_seconds": seconds, "train_samples_per_second": sps, "epochs_run": n_epochs})
+        p_val = M.predict_big(model, split.x_val).ravel() if len(split.x_val) else np.zeros(0)
+        report = safe_binary_report(split.y_val, p_val)
+        tracking.log_metrics("val_", report)
+        p_train = M.predict_big(model, split.x_train).ravel()
+        mlflow.log_dict(
+            {
+                "feature_columns": split.feature_columns,
+                "feature_spec_version": split.feature_spec_version,
+                "probability_quantiles": reference_quantiles(np.r_[p_train, p_val]),
+                "threshold": report["threshold"],
+                **(aux or {}),
+            },
+            registry.AUX_ARTIFACT,
+        )
+        info = tracking.log_keras_model(model, split.x_train)
+        base_id, base_report, p_tree = tree_baseline_run(split, kind, run.info.run_id, tags)
+        mlflow.set_tag("tree_baseline_run", base_id)
+        tracking.log_metrics("baseline_val_", base_report)
+        tracking.log_pr_curve(split.y_val, {kind: p_val, "tree baseline": p_tree})
+        version = registry.register(info.model_uri, model_name)
+
+        def score_champion(uri: str) -> float:
+            try:
+                champ = mlflow.keras.load_model(uri)
+                return safe_binary_report(split.y_val, M.predict_big(champ, split.x_val).ravel())["pr_auc"]
+            except ValueError:  # the champion was trained on another feature spec: it cannot be compared
+                return float("nan")
+
+        gate = registry.promote_if_better(model_name, version.version, report["pr_auc"], score_champion, "val_pr_auc")
+    return RunResult(
+        run.info.run_id,
+        run.info.experiment_id,
+        str(version.version),
+        gate["promoted"],
+        gate["decision"],
+        report,
+        base_report,
+        base_id,
+        seconds,
+        sps,
+    )

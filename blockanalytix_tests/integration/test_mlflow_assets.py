@@ -1,0 +1,55 @@
+"""The ML assets end to end in Dagster against a real MLflow server: no-champion failure, train, score."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from blockanalytix_assets.ml.assets import anomaly_classifier, score_transactions_asset, transaction_autoencoder
+from blockanalytix_assets.ml.synthetic import synthetic_world
+from blockanalytix_assets.resources import MlflowResource, StorageResource
+from blockanalytix_assets.storage import Storage
+
+pytest_plugins = ["blockanalytix_tests.plugins.mlflow_server"]
+pytestmark = pytest.mark.integration
+
+
+def test_assets_train_then_score(tmp_path, mlflow_server):
+    parts, labels = synthetic_world(n_partitions=3, rows_per_partition=1500, seed=4)
+    store = Storage(str(tmp_path / "data"))
+    for key, table in parts.items():
+        store.write("transaction_features", key, table)
+    store.write("address_labels", "all", labels)
+    resources = {
+        "storage": StorageResource(root=store.root),
+        "mlflow": MlflowResource(tracking_uri=mlflow_server, experiment_name="assets-test",
+                                 classifier_model_name="assets-clf", autoencoder_model_name="assets-ae"),
+    }  # fmt: skip
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", sorted(parts))
+    key = sorted(parts)[-1]
+
+    failed = dg.materialize([score_transactions_asset], partition_key=key, resources=resources,
+                            instance=instance, raise_on_error=False)  # fmt: skip
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no champion for assets-clf: materialise anomaly_classifier first" in str(failure.event_specific_data)
+    assert not store.exists("anomaly_scores", key)
+
+    config = {"window_ranges": 3, "epochs": 1, "batch_size": 256}
+    trained = dg.materialize(
+        [anomaly_classifier, transaction_autoencoder], resources=resources, instance=instance,
+        run_config={"ops": {"anomaly_classifier": {"config": config}, "transaction_autoencoder": {"config": config}}},
+    )  # fmt: skip
+    meta = trained.asset_materializations_for_node("anomaly_classifier")[0].metadata
+    assert meta["model_version"].value == "1" and meta["champion_promoted"].value is True
+    assert meta["mlflow_run"].value.startswith(mlflow_server) and "val_pr_auc" in meta
+
+    scored = dg.materialize([score_transactions_asset], partition_key=key, resources=resources, instance=instance)
+    assert scored.success
+    table = store.read("anomaly_scores", key)
+    assert table.num_rows == parts[key].num_rows == store.read("transaction_clusters", key).num_rows
+    mats = {m.asset_key.to_user_string(): m for m in scored.asset_materializations_for_node(
+        "score_transactions_asset")}  # fmt: skip
+    assert mats["anomaly_scores"].metadata["assets-clf_version"].value == "1"
+    assert mats["anomaly_scores"].metadata["rows"].value == table.num_rows

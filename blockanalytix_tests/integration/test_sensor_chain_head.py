@@ -1,0 +1,98 @@
+"""chain_head_sensor evaluated against the devnet: new complete ranges become partitions and ingest runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from blockanalytix_assets.ingest.assets import raw_ingest
+from blockanalytix_assets.ingest.jobs import ingest_job
+from blockanalytix_assets.ingest.sensors import chain_head_sensor
+from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.ranges import complete_ranges
+from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+
+pytestmark = pytest.mark.integration
+
+RANGE = 50
+
+
+def _evaluate(devnet, instance: dg.DagsterInstance, home: Path, confirmations: int):
+    """One tick, with the partition requests applied to the instance as the sensor daemon does."""
+    resources = {
+        "rpc": RpcResource(url=devnet.url, chain_id=devnet.chain_id),
+        "settings": PipelineSettings(range_size=RANGE, confirmations=confirmations, home=str(home)),
+    }
+    job_resources = {**resources, "storage": StorageResource(root=str(home))}
+    # As in the sensor daemon: definitions to resolve the partitioned run requests against ingest_job, and
+    # the instance as the store the new dynamic partitions are validated against.
+    defs = dg.Definitions(assets=[raw_ingest], jobs=[ingest_job], sensors=[chain_head_sensor],
+                          resources=job_resources)
+    with (
+        dg.build_sensor_context(
+            instance=instance, instance_ref=instance.get_ref(), resources=resources, definitions=defs
+        ) as context,
+        dg.partition_loading_context(dynamic_partitions_store=instance),
+    ):
+        data = chain_head_sensor.evaluate_tick(context)
+    for request in data.dynamic_partitions_requests or []:
+        assert request.partitions_def_name == block_ranges.name
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return data
+
+
+@pytest.fixture
+def instance(tmp_path: Path):
+    """A persistent (SQLite) instance: like the daemon's, it has a ref, so new partitions resolve in the tick."""
+    (tmp_path / "dagster_home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+        yield inst
+
+
+def _head(devnet) -> int:
+    return int(devnet.call("eth_blockNumber"), 16)
+
+
+def test_first_tick_adds_complete_ranges_then_skips(devnet, instance, tmp_path: Path) -> None:
+    head = _head(devnet)
+    expected = [r.key for r in complete_ranges(head, 0, RANGE)]
+    assert len(expected) == (head + 1) // RANGE >= 5
+    first = _evaluate(devnet, instance, tmp_path, confirmations=0)
+    assert first.skip_message is None
+    assert instance.get_dynamic_partitions(block_ranges.name) == expected
+    assert [r.partition_key for r in first.run_requests] == expected
+    assert {r.run_key for r in first.run_requests} == {f"ingest-{k}" for k in expected}
+    assert {r.job_name for r in first.run_requests} <= {None, "ingest_job"}
+    assert [r.tags["dagster/partition"] for r in first.run_requests] == expected
+    # Head unchanged: nothing new to register or run.
+    second = _evaluate(devnet, instance, tmp_path, confirmations=0)
+    assert not second.run_requests
+    assert str(head) in second.skip_message
+    assert instance.get_dynamic_partitions(block_ranges.name) == expected
+
+
+def test_confirmations_hold_back_recent_ranges(devnet, instance, tmp_path: Path) -> None:
+    head = _head(devnet)
+    all_keys = [r.key for r in complete_ranges(head, 0, RANGE)]
+    confirmed = [r.key for r in complete_ranges(head, 64, RANGE)]
+    assert len(confirmed) < len(all_keys)
+    data = _evaluate(devnet, instance, tmp_path, confirmations=64)
+    assert [r.partition_key for r in data.run_requests] == confirmed
+    assert instance.get_dynamic_partitions(block_ranges.name) == confirmed
+    assert all(int(k.split("-")[1]) <= head - 64 for k in confirmed)
+    # Once confirmations drop, only the held-back ranges are new.
+    later = _evaluate(devnet, instance, tmp_path, confirmations=0)
+    assert [r.partition_key for r in later.run_requests] == all_keys[len(confirmed):]
+
+
+def test_wrong_chain_id_fails_the_tick(devnet, instance, tmp_path: Path) -> None:
+    resources = {
+        "rpc": RpcResource(url=devnet.url, chain_id=1),
+        "settings": PipelineSettings(range_size=RANGE, confirmations=0, home=str(tmp_path)),
+    }
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        with pytest.raises(Exception, match="(?i)chain"):
+            chain_head_sensor.evaluate_tick(context)
+    assert instance.get_dynamic_partitions(block_ranges.name) == []

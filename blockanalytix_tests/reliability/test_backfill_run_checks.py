@@ -1,0 +1,18 @@
+"""The run shape a BackfillPolicy.multi_run backfill launches (a partition range, checks included) passes."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from blockanalytix_tests.reliability.support import CHECKS, error_text, ingest, keys_of, resources
+
+RANGE = 10
+
+
+def test_ranged_run_with_checks_succeeds(devnet, tmp_path):
+    keys = keys_of(60, 3, RANGE)
+    result = ingest(keys, dg.DagsterInstance.ephemeral(), resources(devnet.url, str(tmp_path), RANGE), checks=True)
+    assert result.success, error_text(result)[:3000]
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == sum(len(c.check_specs) for c in CHECKS)
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]

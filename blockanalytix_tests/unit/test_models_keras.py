@@ -1,0 +1,58 @@
+"""Keras builders: shapes, in-model preprocessing, save/load round trips, forecaster baseline start."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from blockanalytix_assets.ml import models as M
+
+
+def test_ple_layer_encodes_bins_and_round_trips(tmp_path):
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]], dtype=np.float32)
+    model = M.build_address_risk_model(x, hidden=(4,), n_bins=2)
+    ple = model.get_layer("ple")
+    enc = keras.ops.convert_to_numpy(ple(np.array([[1.0], [3.0], [10.0]], dtype=np.float32)))
+    # Edges are the quantiles 0, 2, 4: 1.0 is half-way through bin 0; 3.0 fills bin 0 and half of bin 1.
+    assert np.allclose(enc, [[0.5, 0.0], [1.0, 0.5], [1.0, 1.0]])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = keras.saving.load_model(path)
+    probe = np.array([[-5.0], [2.5], [100.0]], dtype=np.float32)
+    assert np.allclose(M.predict_big(model, probe), M.predict_big(again, probe), atol=1e-6)
+
+
+def test_classifier_and_autoencoder_shapes_and_views():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 6)).astype(np.float32)
+    clf = M.build_anomaly_classifier(x, hidden=(8,), log_transform=True)
+    p = M.predict_big(clf, x, batch_size=100)
+    assert p.shape == (256, 1) and ((p >= 0) & (p <= 1)).all()
+    ae = M.build_transaction_autoencoder(x, hidden=8, bottleneck=3)
+    encoder, normaliser, scorer = M.autoencoder_views(ae)
+    normed, recon, code = M.predict_big(scorer, x, batch_size=100)
+    assert code.shape == (256, 3) and recon.shape == normed.shape == (256, 6)
+    assert np.allclose(code, M.predict_big(encoder, x), atol=1e-5)
+    # The normalisation layer was adapted on the training rows: mean ~0, std ~1.
+    assert np.allclose(M.predict_big(normaliser, x).mean(0), 0, atol=1e-4)
+
+
+def test_forecaster_starts_at_last_value_and_class_weights():
+    x = np.random.default_rng(1).random((20, 4, 2)).astype(np.float32)
+    model = M.build_activity_forecaster(window=4, x_train=x)
+    assert np.allclose(M.predict_big(model, x), x[:, -1, :], atol=1e-6)
+    w = M.class_weights(np.array([1, 0, 0, 0]))
+    assert w[1] == 2.0 and abs(w[0] - 4 / 6) < 1e-9
+
+
+def test_seed_ensemble_averages_members_and_round_trips(tmp_path):
+    from blockanalytix_assets.ml.accounts import average_models, fit_address_model
+
+    x = np.random.default_rng(0).random((64, 3)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype("int32")
+    members = [fit_address_model(x, y, {"n_bins": 4, "hidden": (4,)}, seed, 1) for seed in range(2)]
+    ensemble = average_models(members, 3)
+    mean = (M.predict_big(members[0], x) + M.predict_big(members[1], x)) / 2
+    assert np.allclose(M.predict_big(ensemble, x), mean, atol=1e-6)
+    ensemble.save(tmp_path / "e.keras")
+    assert np.allclose(M.predict_big(keras.saving.load_model(tmp_path / "e.keras"), x), mean, atol=1e-6)

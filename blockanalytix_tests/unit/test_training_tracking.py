@@ -1,0 +1,27 @@
+"""Tracking helpers never leak credentials and tag the git commit."""
+
+from __future__ import annotations
+
+import re
+
+from blockanalytix_assets.ml.tracking import git_commit, redact_url, run_url, standard_tags
+
+
+def test_redact_url_drops_credentials_and_query():
+    assert redact_url("https://user:s3cret@mlflow.example.com:8443/base?token=abc") == (
+        "https://mlflow.example.com:8443/base"
+    )
+    url = run_url("https://u:p@host/", "3", "abc")
+    assert url == "https://host/#/experiments/3/runs/abc" and "p@" not in url
+    assert run_url("sqlite:///tmp/mlflow.db", "1", "x") is None
+
+
+def test_standard_tags(monkeypatch):
+    monkeypatch.setenv("BLOCKANALYTIX_RPC_URL", "https://mainnet.example/v3/SECRETKEY")
+    tags = standard_tags("anomaly_classifier", "1", ["000000000-000000999", "000001000-000001999"])
+    assert tags["feature_spec_version"] == "1" and tags["partition_span"].startswith("000000000-000000999..")
+    assert not any("SECRETKEY" in v for v in tags.values())
+    commit = git_commit()
+    assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{40}", commit)
+    monkeypatch.setenv("BLOCKANALYTIX_GIT_COMMIT", "abc123")
+    assert git_commit() == "abc123"
