@@ -12,6 +12,7 @@ export BLOCKANALYTIX_CHAIN_ID=${BLOCKANALYTIX_CHAIN_ID:-31337}
 export BLOCKANALYTIX_RPC_URL=${BLOCKANALYTIX_RPC_URL:-http://127.0.0.1:8545}
 export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}
 export DAGSTER_HOME=${DAGSTER_HOME:-$BLOCKANALYTIX_HOME/dagster_home}
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false  # MLflow 3's job workers would take ~8 processes
 DEMO_BLOCKS=${DEMO_BLOCKS:-600}
 RUN=$BLOCKANALYTIX_HOME/run
 BIN=$ROOT/.venv/bin
@@ -69,7 +70,7 @@ env | grep -E '^(BLOCKANALYTIX_|MLFLOW_TRACKING_URI|DAGSTER_HOME)' | sed 's/^/ex
 
 log "devnet: anvil with $DEMO_BLOCKS blocks of generated activity (reused when already generated)"
 "$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
-MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
+start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
   --backend-store-uri "sqlite:///$BLOCKANALYTIX_HOME/mlflow/mlflow.db" \
   --artifacts-destination "$BLOCKANALYTIX_HOME/mlflow/artifacts"
 start dagster 3000 "$BIN/dagster" dev -w "$ROOT/workspace.yaml" -h 127.0.0.1 -p 3000
