@@ -45,7 +45,7 @@ def train_classifier(
     tables = read_window(store, "transaction_features", window_ranges)
     split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
     params = {"hidden": "64,32", "dropout": 0.1, "learning_rate": 1e-3, "window_ranges": window_ranges}
-    build = lambda x: M.build_anomaly_classifier(x, log_transform=False)  # noqa: E731
+    build = lambda x: M.build_anomaly_classifier(x, log_transform=True)  # noqa: E731 (heavy-tailed counts)
     return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch_size)
 
 

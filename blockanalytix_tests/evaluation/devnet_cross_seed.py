@@ -70,7 +70,7 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     cut = int(len(order) * 0.75)
     tr, va = order[:cut], order[cut:]
     # Same model settings as ml/pipeline.py (classifier) and ml/unsupervised.py (autoencoder, no log transform).
-    clf = M.build_anomaly_classifier(x_a[tr], log_transform=False)
+    clf = M.build_anomaly_classifier(x_a[tr], log_transform=True)
     stop = [M.early_stopping_on_pr_auc(5)] if y_a[va].any() else []
     hist = clf.fit(x_a[tr], y_a[tr], validation_data=(x_a[va], y_a[va]), epochs=epochs, batch_size=256,
                    verbose=0, class_weight=M.class_weights(y_a[tr]), callbacks=stop)  # fmt: skip
