@@ -38,7 +38,7 @@ class ForecasterConfig(dg.Config):
 
     window_ranges: int = Field(default=64, description="Latest raw_blocks ranges aggregated into the series.")
     epochs: int = Field(default=50, description="Training epochs.")
-    bucket_blocks: int = Field(default=100, description="Blocks per time step of the series.")
+    bucket_blocks: int = Field(default=10, description="Blocks per time step (short steps train on a short history).")
     window: int = Field(default=8, description="Steps of history per forecast.")
 
 

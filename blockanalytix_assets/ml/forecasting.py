@@ -36,7 +36,7 @@ def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarra
     z = np.log1p(np.maximum(np.asarray(series, dtype=np.float64), 0.0)).astype(np.float32)
     n = len(z) - window
     if n <= 0:
-        raise ValueError(f"need more than {window} steps to forecast, got {len(z)}")
+        raise ValueError(f"need more than {window} steps to forecast, got {len(z)}: lower bucket_blocks or window")
     x = np.stack([z[i : i + window] for i in range(n)])
     return x, z[window:]
 
