@@ -69,7 +69,11 @@ cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 env | grep -E '^(BLOCKANALYTIX_|MLFLOW_TRACKING_URI|DAGSTER_HOME)' | sed 's/^/export /' >"$BLOCKANALYTIX_HOME/demo.env"
 
 log "devnet: anvil with $DEMO_BLOCKS blocks of generated activity (reused when already generated)"
-"$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
+if "$BIN/blockanalytix" devnet status --home "$BLOCKANALYTIX_HOME" >/dev/null 2>&1; then
+  log "devnet already running: reusing it"
+else
+  "$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
+fi
 start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
   --backend-store-uri "sqlite:///$BLOCKANALYTIX_HOME/mlflow/mlflow.db" \
   --artifacts-destination "$BLOCKANALYTIX_HOME/mlflow/artifacts"
