@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from blockanalytix_assets.ml import models as M
 
-DEFAULT_THRESHOLD = 0.99  # combined score above which a transaction is flagged (top 1% of training traffic)
+DEFAULT_THRESHOLD = 0.99  # flagged when either model puts it in the top 1% of training traffic
 KEY_COLUMNS = ["hash", "block_number", "block_timestamp", "from_address", "to_address"]
 
 
@@ -129,9 +129,11 @@ def score_transactions(
     normed, recon, code = M.predict_big(models.scorer, x, batch_size)
     per_feature = (normed - recon) ** 2
     error = per_feature.mean(axis=1, dtype=np.float64)
-    score = 0.5 * (
-        to_cdf(prob, models.classifier_aux["probability_quantiles"])
-        + to_cdf(error, models.autoencoder_aux["error_quantiles"])
+    # Each model's score on its training CDF, then the larger: the known typologies the classifier learnt and
+    # the novel patterns the autoencoder finds both surface; averaging would hide one behind the other.
+    score = np.maximum(
+        to_cdf(prob, models.classifier_aux["probability_quantiles"]),
+        to_cdf(error, models.autoencoder_aux["error_quantiles"]),
     )
     top = top_k_indices(per_feature, 3)
     cluster = nearest_center(code, models.centers)
