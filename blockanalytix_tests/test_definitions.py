@@ -100,3 +100,9 @@ def test_definitions_import_no_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_scored_tables_carry_freshness_policies():
+    graph = build_definitions("local").resolve_asset_graph()
+    for name in ("anomaly_scores", "transaction_clusters", "address_risk_scores"):
+        assert graph.get(dg.AssetKey(name)).freshness_policy is not None, name

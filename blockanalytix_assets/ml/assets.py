@@ -1,6 +1,7 @@
 """ML assets: training runs tracked in MLflow (not partitioned) and per-range scoring by the champions."""
 
 import time
+from datetime import timedelta
 
 import dagster as dg
 from pydantic import Field
@@ -125,6 +126,8 @@ def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, t
 
 
 EAGER = dg.AutomationCondition.eager()
+# Scores should follow the chain: warn after 2 h and fail after 6 h without a new materialisation.
+SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6), warn_window=timedelta(hours=2))
 
 
 @dg.multi_asset(
@@ -135,6 +138,7 @@ EAGER = dg.AutomationCondition.eager()
             group_name="ml",
             kinds={"parquet", "keras"},
             automation_condition=EAGER,
+            freshness_policy=SCORES_FRESHNESS,
             deps=[
                 "transaction_features",
                 "cleaned_transactions",
@@ -149,6 +153,7 @@ EAGER = dg.AutomationCondition.eager()
             group_name="ml",
             kinds={"parquet", "keras"},
             automation_condition=EAGER,
+            freshness_policy=SCORES_FRESHNESS,
             deps=["transaction_features", LABELS_ASSET, "transaction_autoencoder"],
         ),
     ],
@@ -197,6 +202,7 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     kinds={"parquet", "keras"},
     op_tags=SCORING_TAGS,
     automation_condition=EAGER,
+    freshness_policy=SCORES_FRESHNESS,
     description="Per-address risk score of the champion address_risk_model, ranked.",
 )
 def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
