@@ -91,7 +91,8 @@ def forecaster_run(
         naive = forecast_report(y_val, x_val[:, -1, :])
         tracking.log_metrics("val_", report)
         tracking.log_metrics("naive_val_", naive)
-        skill = {f"skill_{s}": 1.0 - report[f"mae_{s}"] / max(naive[f"mae_{s}"], 1e-12) for s in SERIES}
+        # Skill vs the last value; undefined (not logged) for a flat series the naive forecast gets exactly right.
+        skill = {f"skill_{s}": 1.0 - report[f"mae_{s}"] / naive[f"mae_{s}"] for s in SERIES if naive[f"mae_{s}"] > 0}
         tracking.log_metrics("val_", skill)
         mlflow.log_metrics({"train_seconds": seconds})
         mlflow.log_dict({"series": SERIES, "window": window, "bucket_blocks": bucket_blocks}, registry.AUX_ARTIFACT)
