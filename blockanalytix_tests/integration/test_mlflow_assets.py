@@ -10,7 +10,6 @@ from blockanalytix_assets.ml.synthetic import synthetic_world
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 from blockanalytix_assets.storage import Storage
 
-pytest_plugins = ["blockanalytix_tests.plugins.mlflow_server"]
 pytestmark = pytest.mark.integration
 
 
