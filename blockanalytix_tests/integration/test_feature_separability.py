@@ -63,3 +63,15 @@ def test_phishing_drainers_have_many_senders_and_forward_fast(window):
         lower=1e-18
     )
     assert (ratio > 0.9).mean() >= 0.5
+
+
+def test_devnet_address_features_match_a_plain_pandas_reference(window, devnet):
+    from blockanalytix_tests.unit.test_address_features import _reference
+
+    cleaned, feats, _ = window
+    transfers = extract_range(RpcClient(devnet.url), 0, devnet.head)["token_transfers"]
+    ref = _reference(cleaned, transfers).reindex(feats.index).fillna(0.0)
+    assert len(feats) > 300 and len(ref.columns) >= 40
+    # Minutes are derived from ~1.7e9-second timestamps, so float64 rounding is ~1e-8 of a minute.
+    for col in ref.columns:
+        np.testing.assert_allclose(feats[col].to_numpy(), ref[col].to_numpy(), rtol=1e-7, atol=1e-7, err_msg=col)
