@@ -63,9 +63,9 @@ def raw_ingest(
             tables = extract_range(client, r.first, r.last)
         except permanent as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        store.write_all(r.key, {name: tables[name] for name in RAW_ASSETS if name in selected})
         for name in RAW_ASSETS:
             if name in selected:
-                store.write(name, r.key, tables[name])
                 totals[name] += tables[name].num_rows
         context.log.info(
             f"{r.key}: {tables['raw_transactions'].num_rows} txs in {time.perf_counter() - t0:.2f}s"

@@ -186,8 +186,8 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
                 strict=True,
             )
         )
+        store.write_all(key, {asset: tables[asset] for asset in selected})
         for asset in selected:
-            store.write(asset, key, tables[asset])
             done[asset] = (key, tables[asset], time.perf_counter() - t0)
     for asset, (key, table, seconds) in done.items():
         yield dg.MaterializeResult(

@@ -77,10 +77,10 @@ def ranks_descending(score: np.ndarray) -> np.ndarray:
     return rank
 
 
-def top_k_indices(values: np.ndarray, k: int = 3) -> np.ndarray:
-    """Per row, the column indices of the k largest values, largest first."""
+def top_k_indices(values: np.ndarray, k: int = 3, overwrite: bool = False) -> np.ndarray:
+    """Per row, the column indices of the k largest values, largest first (overwrite: may clobber values)."""
     k = min(k, values.shape[1])
-    v = values.copy()
+    v = values if overwrite else values.copy()
     rows = np.arange(len(v))
     out = np.empty((len(v), k), dtype=np.int64)
     for i in range(k):  # k argmax passes beat a full argpartition for small k
@@ -135,7 +135,7 @@ def score_transactions(
         to_cdf(prob, models.classifier_aux["probability_quantiles"]),
         to_cdf(error, models.autoencoder_aux["error_quantiles"]),
     )
-    top = top_k_indices(per_feature, 3)
+    top = top_k_indices(per_feature, 3, overwrite=True)  # per_feature is not used after this
     cluster = nearest_center(code, models.centers)
     xy = (code - models.pca_mean) @ models.pca_components.T
     is_labelled, label = label_lookup(features.column("from_address"), features.column("to_address"), labels)
