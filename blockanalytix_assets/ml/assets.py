@@ -164,10 +164,12 @@ SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6)
 )
 def score_transactions_asset(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
     """Score every transaction of the ranges with the champions, loaded once per run (never trains)."""
+    import pyarrow.compute as pc
+
     from blockanalytix_assets.ml import registry
     from blockanalytix_assets.ml.pipeline import read_labels, score_partition
     from blockanalytix_assets.ml.scoring import ScoringModels
-    from blockanalytix_assets.ml.tracking import start_experiment
+    from blockanalytix_assets.ml.tracking import log_scoring_run, start_experiment
 
     store = storage.storage()
     start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
@@ -187,6 +189,19 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
             )
         )
         store.write_all(key, {asset: tables[asset] for asset in selected})
+        scores = tables["anomaly_scores"]
+        run_id = log_scoring_run(
+            key,
+            {"anomaly_classifier": clf.version, "transaction_autoencoder": ae.version},
+            {
+                "rows": scores.num_rows,
+                "above_threshold": int(
+                    pc.sum(pc.greater_equal(scores["anomaly_score"], scores["threshold"])).as_py() or 0
+                ),
+                "seconds": time.perf_counter() - t0,
+            },
+        )
+        context.log.info(f"{key}: scored {scores.num_rows} transactions (MLflow run {run_id})")
         for asset in selected:
             done[asset] = (key, tables[asset], time.perf_counter() - t0)
     for asset, (key, table, seconds) in done.items():

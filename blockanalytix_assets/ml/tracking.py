@@ -162,3 +162,13 @@ def _pins(*packages: str) -> list[str]:
         except PackageNotFoundError:
             continue
     return out
+
+
+def log_scoring_run(key: str, versions: dict[str, str], metrics: dict[str, float]) -> str:
+    """One MLflow run per scored partition (the report of that range is later logged into it); returns its id."""
+    # The same tags reports/tracking.py searches for: `blockanalytix.partition_key` and `blockanalytix.stage`.
+    tags = {"blockanalytix.partition_key": key, "blockanalytix.stage": "scoring", "git_commit": git_commit()}
+    with mlflow.start_run(run_name=f"scoring {key}", tags=tags) as run:
+        mlflow.log_params({f"{name}_version": v for name, v in versions.items()})
+        mlflow.log_metrics(metrics)
+    return run.info.run_id

@@ -52,3 +52,16 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
         "score_transactions_asset")}  # fmt: skip
     assert mats["anomaly_scores"].metadata["assets-clf_version"].value == "1"
     assert mats["anomaly_scores"].metadata["rows"].value == table.num_rows
+
+    # Each scored partition gets its own MLflow run (the range's report is later logged into it).
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    experiment = client.get_experiment_by_name("assets-test")
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`blockanalytix.partition_key` = '{key}' and tags.`blockanalytix.stage` = 'scoring'",
+    )
+    assert len(runs) == 1
+    assert runs[0].data.params["anomaly_classifier_version"] == "1"
+    assert runs[0].data.metrics["rows"] == table.num_rows
