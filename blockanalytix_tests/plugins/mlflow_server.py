@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from blockanalytix_tests.plugins.processes import stop_group, wait_http
 
 STARTUP_TIMEOUT_S = 120
 
@@ -44,35 +43,13 @@ def start_mlflow_server(workdir: Path, port: int | None = None) -> tuple[subproc
     env = {**os.environ, "MLFLOW_TRACKING_URI": "", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"mlflow server exited ({proc.returncode}); see {workdir / 'mlflow-server.log'}"
-            )
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, uri
-        except OSError:
-            time.sleep(0.5)
-    stop_mlflow_server(proc)
-    raise RuntimeError(f"mlflow server did not answer on {uri} in {STARTUP_TIMEOUT_S}s")
+    wait_http(proc, f"{uri}/health", STARTUP_TIMEOUT_S, "mlflow server", workdir / "mlflow-server.log")
+    return proc, uri
 
 
 def stop_mlflow_server(proc: subprocess.Popen) -> None:
     """Stop the server's process group (gunicorn/uvicorn workers included)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
+    stop_group(proc, 15)
 
 
 @pytest.fixture(scope="session")

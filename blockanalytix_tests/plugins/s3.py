@@ -7,18 +7,17 @@ real S3 REST protocol over HTTP, so pyarrow's S3FileSystem and boto3 talk to it 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from blockanalytix_tests.plugins.processes import stop_group, wait_http
 
 STARTUP_TIMEOUT_S = 60
 BUCKET = "blockanalytix-test"
@@ -77,45 +76,24 @@ def start_moto_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     workdir.mkdir(parents=True, exist_ok=True)
     log = open(workdir / "moto-server.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_CALLS)}
-    proc = subprocess.Popen(
-        _moto_command(port), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
+    proc = subprocess.Popen(_moto_command(port), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited ({proc.returncode}); see {workdir / 'moto-server.log'}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_moto_server(proc)
-    raise RuntimeError(f"moto_server did not answer on {url} in {STARTUP_TIMEOUT_S}s")
+    wait_http(proc, f"{url}/moto-api/", STARTUP_TIMEOUT_S, "moto_server", workdir / "moto-server.log", 0.3)
+    return proc, url
 
 
 def stop_moto_server(proc: subprocess.Popen) -> None:
     """Stop the server's process group."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
+    stop_group(proc, 10)
 
 
 def _create_credentials(url: str) -> dict[str, str]:
     """An IAM user allowed s3:* and its fresh (fake, moto-issued) access key, as AWS_* env vars."""
     import boto3
 
-    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="setup",
-                       aws_secret_access_key="setup")
+    iam = boto3.client(
+        "iam", endpoint_url=url, region_name=REGION, aws_access_key_id="setup", aws_secret_access_key="setup"
+    )
     iam.create_user(UserName="blockanalytix")
     iam.put_user_policy(UserName="blockanalytix", PolicyName="s3", PolicyDocument=S3_POLICY)
     key = iam.create_access_key(UserName="blockanalytix")["AccessKey"]
