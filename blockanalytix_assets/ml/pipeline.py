@@ -29,6 +29,15 @@ def read_window(store: Storage, asset: str, window_ranges: int) -> dict[str, pa.
     return {k: store.read(asset, k) for k in window_keys(keys, window_ranges)}
 
 
+def _transaction_window_split(store: Storage, window_ranges: int, val_fraction: float):
+    """The latest transaction_features window with labels, split by block order (shared by both tx models)."""
+    from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
+    from blockanalytix_assets.ml.data import transaction_split
+
+    tables = read_window(store, "transaction_features", window_ranges)
+    return transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+
+
 def train_classifier(
     store: Storage,
     model_name: str,
@@ -38,12 +47,9 @@ def train_classifier(
     batch_size: int = 1024,
 ) -> RunResult:
     """anomaly_classifier on transaction_features + address_labels, beside its tree baseline."""
-    from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
-    from blockanalytix_assets.ml.data import transaction_split
     from blockanalytix_assets.ml.training import supervised_run
 
-    tables = read_window(store, "transaction_features", window_ranges)
-    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    split = _transaction_window_split(store, window_ranges, val_fraction)
     params = {"hidden": "64,32", "dropout": 0.1, "learning_rate": 1e-3, "window_ranges": window_ranges}
     build = lambda x: M.build_anomaly_classifier(x, log_transform=True)  # noqa: E731 (heavy-tailed counts)
     return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch_size)
@@ -58,12 +64,9 @@ def train_autoencoder(
     batch_size: int = 1024,
 ) -> RunResult:
     """transaction_autoencoder with its k-means clusters and 2-D projection."""
-    from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
-    from blockanalytix_assets.ml.data import transaction_split
     from blockanalytix_assets.ml.unsupervised import autoencoder_run
 
-    tables = read_window(store, "transaction_features", window_ranges)
-    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    split = _transaction_window_split(store, window_ranges, val_fraction)
     return autoencoder_run(model_name, split, epochs, batch_size=batch_size)
 
 
