@@ -118,12 +118,21 @@ def train_forecaster(
 
 def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -> tuple[pa.Table, pa.Table]:
     """(anomaly_scores, transaction_clusters) of one range, with value/fee from cleaned_transactions."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from blockanalytix_assets.ml.scoring import align_amounts, score_transactions
 
-    features = store.read("transaction_features", key)
+    def amounts() -> pa.Table | None:
+        if not store.exists("cleaned_transactions", key):
+            return None
+        return store.read("cleaned_transactions", key, columns=["hash", "value_eth", "fee_eth"])
+
+    with ThreadPoolExecutor(1) as pool:  # the two reads overlap: Parquet decoding releases the GIL
+        cleaned = pool.submit(amounts)
+        features = store.read("transaction_features", key)
+        cleaned = cleaned.result()
     value_eth = fee_eth = None
-    if store.exists("cleaned_transactions", key):
-        cleaned = store.read("cleaned_transactions", key, columns=["hash", "value_eth", "fee_eth"])
+    if cleaned is not None:
         value_eth, fee_eth = align_amounts(features.column("hash"), cleaned)
     return score_transactions(features, models, labels, value_eth, fee_eth)
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml.scoring_graph import build_scoring_graph, run_scoring_graph
 
 DEFAULT_THRESHOLD = 0.99  # flagged when either model puts it in the top 1% of training traffic
 KEY_COLUMNS = ["hash", "block_number", "block_timestamp", "from_address", "to_address"]
@@ -21,7 +22,7 @@ class FeatureSpecError(ValueError):
 
 @dataclass
 class ScoringModels:
-    """The champion classifier and autoencoder with the aux data of their runs, prepared once per run."""
+    """The champion classifier and autoencoder with the aux data of their runs, fused once per run."""
 
     classifier: keras.Model
     classifier_version: str
@@ -31,33 +32,36 @@ class ScoringModels:
     autoencoder_aux: dict
 
     def __post_init__(self) -> None:
-        self.scorer = M.autoencoder_views(self.autoencoder)[2]
         a = self.autoencoder_aux
-        self.centers = np.asarray(a["kmeans_centers"], dtype=np.float32)
-        self.pca_mean = np.asarray(a["pca_mean"], dtype=np.float32)
-        self.pca_components = np.asarray(a["pca_components"], dtype=np.float32)
         self.feature_columns = list(self.classifier_aux["feature_columns"])
         if list(a["feature_columns"]) != self.feature_columns:
             raise FeatureSpecError(
-                f"classifier {self.classifier_version} and autoencoder {self.autoencoder_version} were "
-                "trained "
+                f"classifier {self.classifier_version} and autoencoder {self.autoencoder_version} were trained "
                 "on different feature columns: retrain both (materialise anomaly_classifier and "
                 "transaction_autoencoder)"
             )
+        self.graph = build_scoring_graph(
+            self.classifier, self.autoencoder, a["kmeans_centers"], a["pca_mean"], a["pca_components"]
+        )
 
 
-def feature_matrix(table: pa.Table, columns: list[str], spec_hint: str = "") -> np.ndarray:
-    """The model input (rows x columns, float32) from an Arrow table; a clear error on missing columns."""
+def feature_columns_of(table: pa.Table, columns: list[str], spec_hint: str = "") -> list[np.ndarray]:
+    """The model input as one float32 array per feature column; a clear error on missing columns."""
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise FeatureSpecError(
             f"features lack {missing[:5]} that the champion was trained on{spec_hint}: re-materialise "
             "transaction_features with the current code or retrain the models"
         )
+    return [table.column(c).to_numpy().astype(np.float32, copy=False) for c in columns]
+
+
+def feature_matrix(table: pa.Table, columns: list[str], spec_hint: str = "") -> np.ndarray:
+    """The model input (rows x columns, float32) from an Arrow table; non-finite values become 0."""
+    arrays = feature_columns_of(table, columns, spec_hint)
     if table.num_rows == 0:
         return np.zeros((0, len(columns)), dtype=np.float32)
-    # Column-wise contiguous copies then one stack: much faster than strided writes into a row-major array.
-    x = np.stack([table.column(c).to_numpy().astype(np.float32, copy=False) for c in columns], axis=1)
+    x = np.stack(arrays, axis=1)
     if not np.isfinite(x).all():
         np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return x
@@ -77,24 +81,6 @@ def ranks_descending(score: np.ndarray) -> np.ndarray:
     return rank
 
 
-def top_k_indices(values: np.ndarray, k: int = 3, overwrite: bool = False) -> np.ndarray:
-    """Per row, the column indices of the k largest values, largest first (overwrite: may clobber values)."""
-    k = min(k, values.shape[1])
-    v = values if overwrite else values.copy()
-    rows = np.arange(len(v))
-    out = np.empty((len(v), k), dtype=np.int64)
-    for i in range(k):  # k argmax passes beat a full argpartition for small k
-        out[:, i] = np.argmax(v, axis=1)
-        v[rows, out[:, i]] = -np.inf
-    return out
-
-
-def nearest_center(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Index of the closest k-means centre for each row."""
-    d = (centers**2).sum(1)[None, :] - 2.0 * embedding @ centers.T
-    return np.argmin(d, axis=1).astype(np.int64)
-
-
 def label_lookup(frm: pa.ChunkedArray, to: pa.ChunkedArray, labels: pa.Table | None) -> tuple[pa.Array, pa.Array]:
     """(is_labelled, label) for each transaction: the sender's label first, else the receiver's."""
     n = len(frm)
@@ -109,8 +95,11 @@ def label_lookup(frm: pa.ChunkedArray, to: pa.ChunkedArray, labels: pa.Table | N
     return hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit, label
 
 
-def _names(idx: np.ndarray, columns: list[str]) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)), pa.array(columns)).cast(pa.string())
+def _strings(idx: np.ndarray, values: list[str]) -> pa.Array:
+    """values[idx] as a plain string column, built in Arrow (no per-row Python objects)."""
+    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32, copy=False)), pa.array(values)).cast(
+        pa.string()
+    )
 
 
 def score_transactions(
@@ -120,27 +109,22 @@ def score_transactions(
     value_eth: pa.Array | np.ndarray | None = None,
     fee_eth: pa.Array | np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    batch_size: int = 262_144,
 ) -> tuple[pa.Table, pa.Table]:
     """(anomaly_scores, transaction_clusters) tables for one partition of transaction_features."""
-    x = feature_matrix(features, models.feature_columns)
-    n = len(x)
-    prob = M.predict_big(models.classifier, x, batch_size).reshape(-1).astype(np.float64)
-    normed, recon, code = M.predict_big(models.scorer, x, batch_size)
-    per_feature = (normed - recon) ** 2
-    error = per_feature.mean(axis=1, dtype=np.float64)
+    columns = feature_columns_of(features, models.feature_columns)
+    n = features.num_rows
+    prob, error, top, cluster, xy = run_scoring_graph(models.graph, columns)
+    prob, error = prob.reshape(-1).astype(np.float64), error.astype(np.float64)
     # Each model's score on its training CDF, then the larger: the known typologies the classifier learnt and
     # the novel patterns the autoencoder finds both surface; averaging would hide one behind the other.
     score = np.maximum(
         to_cdf(prob, models.classifier_aux["probability_quantiles"]),
         to_cdf(error, models.autoencoder_aux["error_quantiles"]),
     )
-    top = top_k_indices(per_feature, 3, overwrite=True)  # per_feature is not used after this
-    cluster = nearest_center(code, models.centers)
-    xy = (code - models.pca_mean) @ models.pca_components.T
+    cluster = cluster.astype(np.int64)
     is_labelled, label = label_lookup(features.column("from_address"), features.column("to_address"), labels)
     keys = {c: features.column(c) for c in KEY_COLUMNS}
-    zeros = np.zeros(n)
+    zeros, constant = np.zeros(n), np.zeros(n, dtype=np.int32)
     scores = pa.table(
         {
             **keys,
@@ -151,9 +135,9 @@ def score_transactions(
             "anomaly_score": score,
             "rank": ranks_descending(score),
             "cluster_id": cluster,
-            "classifier_version": pa.array(np.full(n, models.classifier_version, dtype=object), pa.string()),
-            "autoencoder_version": pa.array(np.full(n, models.autoencoder_version, dtype=object), pa.string()),
-            **{f"top_feature_{i + 1}": _names(top[:, i], models.feature_columns) for i in range(top.shape[1])},
+            "classifier_version": _strings(constant, [models.classifier_version]),
+            "autoencoder_version": _strings(constant, [models.autoencoder_version]),
+            **{f"top_feature_{i + 1}": _strings(top[:, i], models.feature_columns) for i in range(top.shape[1])},
             "is_labelled": is_labelled,
             "label": label,
             "threshold": np.full(n, threshold, dtype=np.float64),
@@ -199,7 +183,7 @@ def score_addresses(
             "address": addr,
             "risk_score": risk,
             "rank": ranks_descending(risk),
-            "model_version": pa.array(np.full(n, version, dtype=object), pa.string()),
+            "model_version": _strings(np.zeros(n, dtype=np.int32), [version]),
             "label": label,
         }
     )

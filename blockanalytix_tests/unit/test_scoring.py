@@ -11,13 +11,13 @@ from blockanalytix_assets.ml.scoring import (
     FeatureSpecError,
     ScoringModels,
     align_amounts,
-    nearest_center,
+    feature_matrix,
     ranks_descending,
     score_addresses,
     score_transactions,
     to_cdf,
-    top_k_indices,
 )
+from blockanalytix_assets.ml.scoring_graph import run_scoring_graph
 from blockanalytix_assets.ml.synthetic import feature_columns, synthetic_world
 from blockanalytix_assets.ml.training import reference_quantiles
 
@@ -42,8 +42,13 @@ def world():
     rng = np.random.default_rng(0)
     aux = {"feature_columns": cols}
     clf_aux = {**aux, "probability_quantiles": reference_quantiles(M.predict_big(clf, x).ravel())}
-    ae_aux = {**aux, "error_quantiles": reference_quantiles(rng.random(100)), "pca_mean": np.zeros(4),
-              "kmeans_centers": rng.normal(size=(3, 4)), "pca_components": np.eye(2, 4)}
+    ae_aux = {
+        **aux,
+        "error_quantiles": reference_quantiles(rng.random(100)),
+        "pca_mean": np.zeros(4),
+        "kmeans_centers": rng.normal(size=(3, 4)),
+        "pca_components": np.eye(2, 4),
+    }
     return table, labels, ScoringModels(clf, "7", clf_aux, ae, "3", ae_aux)
 
 
@@ -57,9 +62,7 @@ def test_anomaly_scores_follow_the_contract(world):
     assert s["anomaly_score"].between(0, 1).all()
     assert sorted(s["rank"]) == list(range(1, len(s) + 1))
     assert s.loc[s["rank"] == 1, "anomaly_score"].iloc[0] == s["anomaly_score"].max()
-    assert (s["top_feature_1"] != s["top_feature_2"]).all() and set(s["top_feature_3"]) <= set(
-        feature_columns()
-    )
+    assert (s["top_feature_1"] != s["top_feature_2"]).all() and set(s["top_feature_3"]) <= set(feature_columns())
     assert set(s["classifier_version"]) == {"7"} and (s["threshold"] == 0.95).all()
     illicit = set(labels.column("address").to_pylist())
     expected = s["from_address"].isin(illicit) | s["to_address"].isin(illicit)
@@ -76,6 +79,26 @@ def test_anomaly_scores_follow_the_contract(world):
     assert set(clusters.column("cluster_id").to_pylist()) <= {0, 1, 2}
 
 
+def test_fused_graph_matches_the_two_models_run_separately(world):
+    table, _, models = world
+    x = feature_matrix(table, models.feature_columns)
+    x[5, 2] = np.nan  # non-finite inputs are zeroed before both models
+    columns = [x[:, j].copy() for j in range(x.shape[1])]
+    prob, error, top, cluster, xy = run_scoring_graph(models.graph, columns, batch_size=700)
+    x = np.nan_to_num(x)
+    assert np.allclose(prob, M.predict_big(models.classifier, x), atol=1e-6)
+    normed, recon, code = M.predict_big(M.autoencoder_views(models.autoencoder)[2], x)
+    per_feature = (normed - recon) ** 2
+    assert np.allclose(error, per_feature.mean(1), rtol=1e-5, atol=1e-7)
+    assert (top == np.argsort(-per_feature, axis=1, kind="stable")[:, :3]).mean() > 0.999
+    a = models.autoencoder_aux
+    centers = np.asarray(a["kmeans_centers"])
+    assert (cluster == ((code[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)).all()
+    assert np.allclose(xy, (code - np.asarray(a["pca_mean"])) @ np.asarray(a["pca_components"]).T, atol=1e-5)
+    empty = run_scoring_graph(models.graph, [c[:0] for c in columns])
+    assert [e.shape[0] for e in empty] == [0] * 5 and empty[2].shape[1] == 3
+
+
 def test_missing_feature_columns_fail_clearly(world):
     table, _, models = world
     with pytest.raises(FeatureSpecError, match="re-materialise"):
@@ -84,10 +107,6 @@ def test_missing_feature_columns_fail_clearly(world):
 
 def test_helpers():
     assert ranks_descending(np.array([0.1, 0.9, 0.5])).tolist() == [3, 1, 2]
-    assert top_k_indices(np.array([[1.0, 5.0, 3.0, 4.0]]), 3).tolist() == [[1, 3, 2]]
-    assert nearest_center(
-        np.array([[0.0, 0.1], [5.0, 5.0]]), np.array([[5.0, 5.0], [0.0, 0.0]])
-    ).tolist() == [1, 0]
     cdf = to_cdf(np.array([-1.0, 0.5, 2.0]), reference_quantiles(np.linspace(0, 1, 1001)))
     assert cdf.tolist() == pytest.approx([0.0, 0.5, 1.0], abs=1e-3)
     cleaned = pa.table({"hash": ["b", "a", "c"], "value_eth": [2.0, 1.0, 3.0], "fee_eth": [0.2, 0.1, 0.3]})

@@ -1,0 +1,71 @@
+"""One Keras graph that runs both champions and reduces their outputs to the few numbers scoring writes."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+TOP_K = 3
+
+
+class ScoringHead(layers.Layer):
+    """Reconstruction error, top-k error features, nearest k-means centre and 2-D projection of the embedding."""
+
+    def __init__(self, centers: np.ndarray, pca_mean: np.ndarray, pca_components: np.ndarray, top_k: int, **kw):
+        super().__init__(**kw)
+        self.centers_t = ops.convert_to_tensor(np.asarray(centers, dtype="float32").T)
+        self.center_sq = ops.convert_to_tensor((np.asarray(centers, dtype="float32") ** 2).sum(1))
+        self.pca_mean = ops.convert_to_tensor(np.asarray(pca_mean, dtype="float32"))
+        self.pca_t = ops.convert_to_tensor(np.asarray(pca_components, dtype="float32").T)
+        self.top_k = top_k
+
+    def call(self, normed, recon, code):
+        per_feature = ops.square(normed - recon)
+        error = ops.mean(per_feature, axis=1)
+        _, top = ops.top_k(per_feature, self.top_k, sorted=True)
+        cluster = ops.argmin(self.center_sq - 2.0 * ops.matmul(code, self.centers_t), axis=1)
+        xy = ops.matmul(code - self.pca_mean, self.pca_t)
+        return error, top, cluster, xy
+
+
+def build_scoring_graph(
+    classifier: keras.Model,
+    autoencoder: keras.Model,
+    centers: np.ndarray,
+    pca_mean: np.ndarray,
+    pca_components: np.ndarray,
+) -> keras.Model:
+    """features -> [probability, reconstruction error, top-k feature indices, cluster id, 2-D embedding].
+
+    Both models share one forward pass over one input batch, and the (rows x features) intermediates never
+    leave the graph: only a few numbers per row are returned.
+    """
+    n_features = classifier.input_shape[-1]
+    top_k = min(TOP_K, n_features)
+    x = keras.Input(shape=(n_features,), name="features")
+    prob = classifier(x)
+    normed = autoencoder.get_layer("normalize").output
+    code = autoencoder.get_layer("bottleneck").output
+    inner = keras.Model(autoencoder.input, [normed, autoencoder.outputs[0], code], name="autoencoder_scorer")
+    head = ScoringHead(centers, pca_mean, pca_components, top_k, name="scoring_head")
+    error, top, cluster, xy = head(*inner(x))
+    return keras.Model(x, [prob, error, top, cluster, xy], name="scoring_graph")
+
+
+def run_scoring_graph(graph: keras.Model, columns: list[np.ndarray], batch_size: int = 131_072) -> list[np.ndarray]:
+    """Score column arrays (one float32 array per feature) in batches; rows are assembled batch by batch."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return [np.zeros((0, *o.shape[1:]), dtype=o.dtype) for o in graph.outputs]
+    outs: list[list[np.ndarray]] = []
+    buf = np.empty((min(batch_size, n), len(columns)), dtype=np.float32)
+    for start in range(0, n, batch_size):
+        stop = min(n, start + batch_size)
+        x = buf[: stop - start]
+        for j, col in enumerate(columns):  # column-wise fill of a small row-major block stays in cache
+            x[:, j] = col[start:stop]
+        if not np.isfinite(x).all():
+            np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        outs.append([np.asarray(t) for t in graph.predict_on_batch(x)])
+    return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
