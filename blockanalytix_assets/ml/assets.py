@@ -43,7 +43,15 @@ class ForecasterConfig(dg.Config):
     window: int = Field(default=8, description="Steps of history per forecast.")
 
 
-def _result(mlflow: MlflowResource, result) -> dg.MaterializeResult:
+def _champion_data_version(model_name: str) -> dg.DataVersion:
+    """The registry version under alias `champion` after the gate ran: what scoring uses next."""
+    from blockanalytix_assets.ml import registry
+
+    current = registry.champion_version(model_name)
+    return dg.DataVersion(f"champion-{current.version}" if current is not None else "no-champion")
+
+
+def _result(mlflow: MlflowResource, model_name: str, result) -> dg.MaterializeResult:
     from blockanalytix_assets.ml.tracking import run_url
 
     fin = lambda d, p: {f"{p}{k}": float(v) for k, v in d.items() if v == v}  # noqa: E731 (NaN dropped)
@@ -59,7 +67,11 @@ def _result(mlflow: MlflowResource, result) -> dg.MaterializeResult:
     url = run_url(mlflow.tracking_uri, result.experiment_id, result.run_id)
     if url:
         meta["mlflow_run"] = dg.MetadataValue.url(url)
-    return dg.MaterializeResult(metadata=meta)
+    version = _champion_data_version(model_name)
+    meta["champion_version"] = dg.MetadataValue.text(version.value)
+    # The data version is the champion, not the run: a retrain the gate rejects leaves it unchanged, so the
+    # scoring assets (which react to data-version changes of the models) are not re-run.
+    return dg.MaterializeResult(metadata=meta, data_version=version)
 
 
 def _training(name: str, deps: list[str], description: str):
@@ -78,7 +90,7 @@ def _train(kind: str, model_name: str, storage: StorageResource, mlflow: MlflowR
     from blockanalytix_assets.ml.tracking import start_experiment
 
     start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
-    return _result(mlflow, TRAINERS[kind](storage.storage(), model_name, **config.model_dump()))
+    return _result(mlflow, model_name, TRAINERS[kind](storage.storage(), model_name, **config.model_dump()))
 
 
 @_training("anomaly_classifier", ["transaction_features", LABELS_ASSET], "Keras MLP: P(tx touches a label).")
@@ -125,7 +137,26 @@ def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, t
     return meta
 
 
-EAGER = dg.AutomationCondition.eager()
+# Deps that are not per range: a new materialisation of them re-scores every range, so only a new data version
+# counts (the training assets report the champion version; address_labels a hash of its contents).
+MODEL_WIDE_DEPS = dg.AssetSelection.assets(
+    "anomaly_classifier", "transaction_autoencoder", "address_risk_model", LABELS_ASSET
+)
+
+
+def scoring_condition() -> dg.AutomationCondition:
+    """eager(), except that model-wide deps trigger a re-score only when their data version changes."""
+    per_range_updated = dg.AutomationCondition.any_deps_updated().ignore(MODEL_WIDE_DEPS)
+    model_changed = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.data_version_changed() | dg.AutomationCondition.will_be_requested()
+    ).allow(MODEL_WIDE_DEPS)
+    updated = (per_range_updated | model_changed.with_label("any_model_wide_dep_new_data_version")).with_label(
+        "any_deps_updated_or_new_champion"
+    )
+    return dg.AutomationCondition.eager().replace("any_deps_updated", updated).with_label("eager_on_new_champion")
+
+
+SCORING_CONDITION = scoring_condition()
 # Scores should follow the chain: warn after 2 h and fail after 6 h without a new materialisation.
 SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6), warn_window=timedelta(hours=2))
 
@@ -137,7 +168,7 @@ SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6)
             description="Per-tx champion scores, rank, cluster, top-3 features.",
             group_name="ml",
             kinds={"parquet", "keras"},
-            automation_condition=EAGER,
+            automation_condition=SCORING_CONDITION,
             freshness_policy=SCORES_FRESHNESS,
             deps=[
                 "transaction_features",
@@ -152,7 +183,7 @@ SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6)
             description="k-means cluster and 2-D embedding of each tx.",
             group_name="ml",
             kinds={"parquet", "keras"},
-            automation_condition=EAGER,
+            automation_condition=SCORING_CONDITION,
             freshness_policy=SCORES_FRESHNESS,
             deps=["transaction_features", LABELS_ASSET, "transaction_autoencoder"],
         ),
@@ -216,7 +247,7 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     group_name="ml",
     kinds={"parquet", "keras"},
     op_tags=SCORING_TAGS,
-    automation_condition=EAGER,
+    automation_condition=SCORING_CONDITION,
     freshness_policy=SCORES_FRESHNESS,
     description="Per-address risk score of the champion address_risk_model, ranked.",
 )

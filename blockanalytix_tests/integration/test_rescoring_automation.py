@@ -1,0 +1,161 @@
+"""Automation re-scores block ranges when a retrain moves the champion, and only then (real MLflow registry).
+
+The training assets run for real against a real MLflow server; only the Keras fit is replaced by a trainer that
+registers a model version and passes it through the real gate (`registry.promote_if_better`) with chosen
+validation scores, so each retrain's gate decision is known in advance.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import mlflow
+import pytest
+
+from blockanalytix_assets.definitions import build_definitions
+from blockanalytix_assets.features.assets import address_labels_asset
+from blockanalytix_assets.ml import registry
+from blockanalytix_assets.ml.assets import address_risk_model, anomaly_classifier, transaction_autoencoder
+from blockanalytix_assets.ml.training import RunResult
+from blockanalytix_assets.ranges import format_key
+from blockanalytix_assets.resources import MlflowResource, PipelineSettings, StorageResource
+
+pytestmark = pytest.mark.integration
+
+SCORED = ("anomaly_scores", "transaction_clusters", "address_risk_scores")
+PER_RANGE_INPUTS = ("cleaned_transactions", "transaction_features", "address_features")
+TRAINING = [address_labels_asset, anomaly_classifier, transaction_autoencoder, address_risk_model]  # training_job
+KINDS = ("anomaly_classifier", "transaction_autoencoder", "address_risk_model")
+MODEL_NAMES = {kind: f"rescore-{kind}" for kind in KINDS}
+
+
+class GatedTrainer:
+    """Registers a new version per call and lets the real gate decide on the score queued for that model."""
+
+    def __init__(self) -> None:
+        self.next_score: dict[str, float] = {}
+        self.version_scores: dict[tuple[str, str], float] = {}
+
+    def __call__(self, store, model_name: str, **config) -> RunResult:  # noqa: ANN001 (Storage)
+        client = mlflow.MlflowClient()
+        if not client.search_registered_models(filter_string=f"name = '{model_name}'"):
+            client.create_registered_model(model_name)
+        score = self.next_score[model_name]
+        with mlflow.start_run(run_name=f"{model_name} retrain") as run:
+            version = client.create_model_version(model_name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+            self.version_scores[(model_name, str(version.version))] = score
+            gate = registry.promote_if_better(
+                model_name,
+                str(version.version),
+                score,
+                lambda uri: self.version_scores[(model_name, uri.rsplit("/", 1)[-1])],
+                "pr_auc",
+            )
+        return RunResult(
+            run_id=run.info.run_id,
+            experiment_id=run.info.experiment_id,
+            version=str(version.version),
+            promoted=gate["promoted"],
+            decision=gate["decision"],
+            metrics={"pr_auc": score},
+        )
+
+
+@pytest.fixture
+def trainer(monkeypatch: pytest.MonkeyPatch) -> GatedTrainer:
+    from blockanalytix_assets.ml import pipeline
+
+    fake = GatedTrainer()
+    for kind in KINDS:
+        monkeypatch.setitem(pipeline.TRAINERS, kind, fake)
+    return fake
+
+
+def _retrain(instance: dg.DagsterInstance, resources: dict, trainer: GatedTrainer, scores: dict[str, float]):
+    """One training_job-like run (labels + the three scored models) with the given candidate scores."""
+    trainer.next_score = {MODEL_NAMES[kind]: s for kind, s in scores.items()}
+    result = dg.materialize(TRAINING, instance=instance, resources=resources)
+    assert result.success
+    return {m.asset_key.to_user_string(): m.materialization for m in result.get_asset_materialization_events()}
+
+
+def _land(instance: dg.DagsterInstance, assets: tuple[str, ...], keys: list[str]) -> None:
+    """Record materialisations of per-range assets (what their own runs would write to the event log)."""
+    for asset in assets:
+        for key in keys:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=key))
+
+
+def _requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str]]:
+    return {a: set(result.get_requested_partitions(dg.AssetKey(a))) for a in SCORED if result.get_num_requested(
+        dg.AssetKey(a))}  # fmt: skip
+
+
+def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, trainer, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    resources = {
+        "storage": StorageResource(root=str(tmp_path / "data")),
+        "settings": PipelineSettings(range_size=100, confirmations=0, home=str(tmp_path / "home")),
+        "mlflow": MlflowResource(
+            tracking_uri=mlflow_server,
+            experiment_name="rescoring-test",
+            classifier_model_name=MODEL_NAMES["anomaly_classifier"],
+            autoencoder_model_name=MODEL_NAMES["transaction_autoencoder"],
+            address_model_name=MODEL_NAMES["address_risk_model"],
+        ),
+    }
+    defs = build_definitions("local")
+    scored = dg.AssetSelection.assets(*SCORED)
+    instance = dg.DagsterInstance.ephemeral()
+    # The sensor has been ticking before any range exists (a first evaluation only sets the cursor).
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored)
+    assert tick.total_requested == 0
+    keys = [format_key(0, 99), format_key(100, 199)]
+    instance.add_dynamic_partitions("block_ranges", keys)
+    _land(instance, PER_RANGE_INPUTS, keys)
+
+    first = _retrain(instance, resources, trainer, dict.fromkeys(KINDS, 0.5))
+    for kind in KINDS:
+        assert first[kind].metadata["champion_promoted"].value is True
+        assert first[kind].tags["dagster/data_version"] == "champion-1"
+
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {a: set(keys) for a in SCORED}  # both ranges are scored once a champion exists
+    _land(instance, SCORED, keys)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0
+
+    # (a) A retrain the gate rejects: new materialisations of every model and of the labels, same champions,
+    # same label contents, so nothing is re-scored.
+    kept = _retrain(instance, resources, trainer, dict.fromkeys(KINDS, 0.4))
+    for kind in KINDS:
+        assert kept[kind].metadata["champion_promoted"].value is False
+        assert kept[kind].metadata["model_version"].value == "2"
+        assert kept[kind].tags["dagster/data_version"] == "champion-1"
+    assert kept["address_labels"].tags["dagster/data_version"] == first["address_labels"].tags["dagster/data_version"]
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0
+
+    # (b) The classifier's candidate wins: every scored range that uses the classifier is re-scored, nothing else.
+    promoted = _retrain(instance, resources, trainer, {**dict.fromkeys(KINDS, 0.3), "anomaly_classifier": 0.9})
+    assert promoted["anomaly_classifier"].tags["dagster/data_version"] == "champion-3"
+    assert registry.champion_version(MODEL_NAMES["anomaly_classifier"]).version == "3"
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {"anomaly_scores": set(keys)}
+    _land(instance, ("anomaly_scores",), keys)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0
+
+    # (c) A new range is still scored as soon as its inputs land, and only that range.
+    new = format_key(200, 299)
+    instance.add_dynamic_partitions("block_ranges", [new])
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0  # its features are not there yet
+    _land(instance, PER_RANGE_INPUTS, [new])
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {a: {new} for a in SCORED}
+    _land(instance, SCORED, [new])
+
+    # A re-materialised range (new features) is re-scored alone; the other ranges are untouched.
+    _land(instance, ("transaction_features",), [keys[0]])
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {"anomaly_scores": {keys[0]}, "transaction_clusters": {keys[0]}}
