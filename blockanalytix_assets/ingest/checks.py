@@ -1,47 +1,71 @@
 """Partitioned asset checks on the raw tables: completeness, counts, uniqueness, continuity, reorgs."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from blockanalytix_assets.ingest import validation as v
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import BlockRange, parse_key, previous_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 
+CheckEvents = Iterator[dg.AssetCheckEvaluation | dg.Output]
 
-def _result(passed: bool, details: dict) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        passed=passed,
-        metadata={
-            k: dg.MetadataValue.json(x) if isinstance(x, list | dict) else x for k, x in details.items()
-        },
+
+def _metadata(details: dict) -> dict:
+    return {k: dg.MetadataValue.json(x) if isinstance(x, list | dict) else x for k, x in details.items()}
+
+
+def _target(
+    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, key: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The range's latest materialisation of the checked asset (what the UI links the result to)."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1
+    ).records
+    if not records:
+        return None
+    mat = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=mat.storage_id, run_id=mat.run_id, timestamp=mat.timestamp
     )
 
 
 def _each_range(
     context: dg.AssetCheckExecutionContext, range_size: int, evaluate: Callable[[BlockRange], tuple[bool, dict]]
-) -> dg.AssetCheckResult:
-    """Evaluate every range of the step: one range as is, a multi-range backfill run passes only if all do."""
+) -> CheckEvents:
+    """One evaluation per range of the step, recorded under that range's partition key.
+
+    An AssetCheckResult has no partition field in Dagster 1.13: it takes the step's single partition key, and
+    a multi-range (backfill) step has none, so its result would be stored without a partition. Yielding the
+    AssetCheckEvaluation events ourselves (the event an AssetCheckResult becomes) gives each range its own
+    record, matched to the per-partition rows the run planned. The check's output is then yielded once."""
+    (spec,) = context.check_specs
     keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]
-    outcomes = {k: evaluate(parse_key(k, range_size)) for k in keys}
-    if len(outcomes) == 1:
-        return _result(*next(iter(outcomes.values())))
-    failed = {k: details for k, (passed, details) in outcomes.items() if not passed}
-    return _result(not failed, {"ranges": len(outcomes), "failed_ranges": sorted(failed), "failures": failed})
+    for key in keys:
+        passed, details = evaluate(parse_key(key, range_size))
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
+            passed=passed,
+            metadata=_metadata(details),
+            target_materialization_data=_target(context, spec.asset_key, key),
+            blocking=spec.blocking,
+            partition=key,
+        )
+    yield dg.Output(None)
 
 
-@dg.asset_check(
-    asset="raw_blocks", partitions_def=block_ranges, description="Every block of the range exactly once."
-)
-def raw_blocks_complete(
-    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+@dg.asset_check(asset="raw_blocks", partitions_def=block_ranges, description="Every block of the range exactly once.")
+def raw_blocks_complete(context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         blocks = storage.storage().read("raw_blocks", r.key, columns=["number"])
         return v.blocks_complete(blocks, r.first, r.last)
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -61,7 +85,7 @@ def raw_blocks_parent_hash_continuity(
             previous_hash = previous.column("hash")[-1].as_py() if previous.num_rows else None
         return v.parent_hash_continuity(blocks, previous_hash)
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -86,7 +110,7 @@ def raw_blocks_canonical(
             node_hash = None
         return v.detect_reorg((number, stored_hash), node_hash)
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
@@ -104,24 +128,20 @@ def raw_transactions_count_per_block(
         txs = store.read("raw_transactions", r.key, columns=["block_number"])
         return v.transaction_counts_match(blocks, txs)
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(
-    asset="raw_transactions", partitions_def=block_ranges, description="Transaction hashes are unique."
-)
+@dg.asset_check(asset="raw_transactions", partitions_def=block_ranges, description="Transaction hashes are unique.")
 def raw_transactions_unique_hash(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         return v.transaction_hashes_unique(storage.storage().read("raw_transactions", r.key, columns=["hash"]))
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(
-    asset="raw_transactions", partitions_def=block_ranges, description="Every transaction has a receipt."
-)
+@dg.asset_check(asset="raw_transactions", partitions_def=block_ranges, description="Every transaction has a receipt.")
 def raw_transactions_receipts_present(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
@@ -129,4 +149,4 @@ def raw_transactions_receipts_present(
         cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
         return v.receipts_present(storage.storage().read("raw_transactions", r.key, columns=cols))
 
-    return _each_range(context, settings.range_size, evaluate)
+    yield from _each_range(context, settings.range_size, evaluate)
