@@ -6,7 +6,8 @@ Definitions over a window of cleaned transactions (and its token transfers):
 - "to contract" = a successful contract call (non-empty input to an address) or creation; `val sent` stats
   cover the other successful sends, so total_ether_balance = received - sent - sent to contracts (no fees).
 - times are minutes from block_timestamp; an average gap is (last - first) / (n - 1), 0 below two txs.
-- ERC-20: token_transfers rows with values divided by 1e18 (assumes 18 decimals); a contract recipient is a
+- ERC-20: token_transfers rows of token_standard erc20 only (an ERC-721 row's value is a token id), values
+  divided by 1e18 (assumes 18 decimals); a contract recipient is a
   token contract, a created contract or a called address seen in the window. `erc20_uniq_sent_addr_1` counts
   distinct contract recipients, `erc20_avg_time_between_rec_2_tnx` uses distinct receiving transactions and
   token "names"/"types" are token contract addresses (the Kaggle source documents neither).
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.naming import kaggle_column_name
+from blockanalytix_assets.ingest.schema import erc20_transfers
 from blockanalytix_assets.transform.encoding import encode, grouped_min_max, unique_pairs
 
 KAGGLE_NUMERIC = [
@@ -45,7 +47,8 @@ TX_COLUMNS = [
     "hash", "from_address", "to_address", "receipt_contract_address", "value_eth", "block_timestamp",
     "failed", "is_contract_call", "is_contract_creation",
 ]  # fmt: skip
-TOKEN_COLUMNS = ["token_address", "from_address", "to_address", "value", "transaction_hash"]
+TOKEN_COLUMNS = ["token_address", "from_address", "to_address", "value", "transaction_hash", "token_standard"]
+_TOKEN_USED = TOKEN_COLUMNS[:5]  # token_standard only picks the ERC-20 rows
 
 
 class _Groups:
@@ -102,8 +105,8 @@ def _flag(t: pa.Table, name: str) -> np.ndarray:
 def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> pa.Table:
     """One row per address seen in the window's transactions or token transfers."""
     txs = txs.select(TX_COLUMNS)
-    tt = (token_transfers if token_transfers is not None else pa.table({c: pa.array([], pa.string())
-          for c in TOKEN_COLUMNS})).select(TOKEN_COLUMNS)  # fmt: skip
+    tt = (erc20_transfers(token_transfers) if token_transfers is not None else pa.table({c: pa.array([], pa.string())
+          for c in _TOKEN_USED})).select(_TOKEN_USED)  # fmt: skip
     m = txs.num_rows
     (frm, to, created, t_from, t_to, token), names = encode(
         *(txs.column(c) for c in ("from_address", "to_address", "receipt_contract_address")),

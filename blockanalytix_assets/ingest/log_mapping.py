@@ -16,7 +16,7 @@ from blockanalytix_assets.ingest.mapping_common import (
     required_keys,
     to_table,
 )
-from blockanalytix_assets.ingest.schema import LOGS, TOKEN_TRANSFERS
+from blockanalytix_assets.ingest.schema import ERC20, ERC721, LOGS, TOKEN_TRANSFERS
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 LOG_COLS = {"log_index": ("int", "logIndex"), "address": ("req", "address"), "data": ("req", "data"),
@@ -65,42 +65,57 @@ def _transfers_slow(cand: pa.Table) -> pa.Table:
         words = topics + [hexdata[i : i + 64] for i in range(0, len(hexdata), 64)]
         try:
             value = str(int(words[3], 16))
-            rows.append((address, "0x" + words[1][-40:], "0x" + words[2][-40:], value, txh, li, bn))
+            rows.append((address, "0x" + words[1][-40:], "0x" + words[2][-40:], value, txh, li, bn, ERC20))
         except ValueError:
             continue
     cols = dict(zip(TOKEN_TRANSFERS.names, zip(*rows, strict=True), strict=True)) if rows else {}
     return to_table(TOKEN_TRANSFERS, {n: cols.get(n, []) for n in TOKEN_TRANSFERS.names})
 
 
-def map_token_transfers(logs: pa.Table) -> pa.Table:
-    """ERC-20 Transfer events of a raw_logs table (ethereum-etl's rule: topics + 32-byte data words == 4)."""
-    topic0 = pc.binary_join(pc.list_slice(logs.column("topics"), 0, 1), "")
-    cand = logs.filter(pc.equal(topic0, TRANSFER_TOPIC))
-    n_topics = pc.list_value_length(cand.column("topics"))
-    data_len = pc.utf8_length(pc.fill_null(cand.column("data"), "0x"))
-    n_words = pc.add(n_topics, pc.divide(pc.add(data_len, 61), 64))  # topics + ceil((len - 2) / 64)
-    is_fast = pc.and_(pc.equal(n_topics, 3), pc.equal(data_len, 66))
-    fast = cand.filter(is_fast)
-    # ERC-721 Transfers (4 topics: from, to, tokenId) are not ERC-20 amounts: skipped, unlike ethereum-etl
-    # which exports the token id as value. Unindexed ERC-20 layouts (1 or 2 topics + data words) are kept.
-    other = pc.and_(pc.equal(n_words, 4), pc.less(n_topics, 3))
-    slow = _transfers_slow(cand.filter(other))
-    topics = fast.column("topics")
+def _decimals(hexes: list[str], what: str) -> pa.Array:
+    """Hex words as exact decimal strings."""
     try:
-        values = [str(int(d, 16)) for d in fast.column("data").to_pylist()]
-    except ValueError as exc:
-        raise MalformedResponseError(f"token transfer data is not hex ({exc})") from None
+        return pa.array([str(int(h, 16)) for h in hexes], pa.string())
+    except (ValueError, TypeError) as exc:
+        raise MalformedResponseError(f"token transfer {what} is not hex ({exc})") from None
+
+
+def _indexed(part: pa.Table, values: pa.Array, standard: str) -> pa.Table:
+    """Transfers with from and to in topics 1 and 2 (the ERC-20 and ERC-721 layouts), values given."""
+    topics = part.column("topics")
 
     def topic_address(k: int) -> pa.ChunkedArray:
         return pc.binary_join_element_wise("0x", pc.utf8_slice_codeunits(pc.list_element(topics, k), 26), "")
 
     table = pa.table(
-        [fast.column("address"), topic_address(1), topic_address(2), pa.array(values, pa.string())]
-        + [fast.column(c) for c in TOKEN_TRANSFERS.names[4:]],
+        [part.column("address"), topic_address(1), topic_address(2), values]
+        + [part.column(c) for c in ("transaction_hash", "log_index", "block_number")]
+        + [pa.repeat(pa.scalar(standard, pa.string()), part.num_rows)],
         schema=TOKEN_TRANSFERS,
     )
     table = table.set_column(1, "from_address", pc.ascii_lower(table.column(1)))
-    table = table.set_column(2, "to_address", pc.ascii_lower(table.column(2)))
+    return table.set_column(2, "to_address", pc.ascii_lower(table.column(2)))
+
+
+def map_token_transfers(logs: pa.Table) -> pa.Table:
+    """ERC-20 and ERC-721 Transfer events of a raw_logs table (ethereum-etl's rule: topics + data words == 4)."""
+    topic0 = pc.binary_join(pc.list_slice(logs.column("topics"), 0, 1), "")
+    cand = logs.filter(pc.equal(topic0, TRANSFER_TOPIC))
+    n_topics = pc.list_value_length(cand.column("topics"))
+    data_len = pc.utf8_length(pc.fill_null(cand.column("data"), "0x"))
+    n_words = pc.add(n_topics, pc.divide(pc.add(data_len, 61), 64))  # topics + ceil((len - 2) / 64)
+    fast = cand.filter(pc.and_(pc.equal(n_topics, 3), pc.equal(data_len, 66)))
+    table = _indexed(fast, _decimals(fast.column("data").to_pylist(), "data"), ERC20)
+    # ERC-721 (4 topics: from, to, tokenId; no data): value is the token id, as in ethereum-etl's export.
+    nft = cand.filter(pc.and_(pc.equal(n_topics, 4), pc.equal(n_words, 4)))
+    # Unindexed layouts (1 or 2 topics + data words) cannot be told apart from the log: reported as ERC-20.
+    slow = _transfers_slow(cand.filter(pc.and_(pc.equal(n_words, 4), pc.less(n_topics, 3))))
+    parts = [table]
+    if nft.num_rows:
+        ids = _decimals(pc.list_element(nft.column("topics"), 3).to_pylist(), "token id")
+        parts.append(_indexed(nft, ids, ERC721))
     if slow.num_rows:
-        table = pa.concat_tables([table, slow]).sort_by(ORDER)
+        parts.append(slow)
+    if len(parts) > 1:
+        table = pa.concat_tables(parts).sort_by(ORDER)
     return table.combine_chunks()

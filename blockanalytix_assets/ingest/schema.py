@@ -1,8 +1,10 @@
 """Arrow schemas of the raw tables, named and typed like ethereum-etl's crypto_ethereum exports."""
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 WEI = pa.decimal128(38, 0)  # exact wei; 10^38 wei is far above the ether supply
+ERC20, ERC721 = "erc20", "erc721"  # token_transfers.token_standard values
 
 WITHDRAWAL = pa.struct(
     [
@@ -93,6 +95,7 @@ TOKEN_TRANSFERS = pa.schema(
         ("transaction_hash", pa.string()),
         ("log_index", pa.int64()),
         ("block_number", pa.int64()),
+        ("token_standard", pa.string()),  # ERC20 or ERC721 (4 topics: value is the token id); not in ethereum-etl
     ]
 )
 
@@ -102,3 +105,10 @@ SCHEMAS: dict[str, pa.Schema] = {
     "raw_logs": LOGS,
     "token_transfers": TOKEN_TRANSFERS,
 }
+
+
+def erc20_transfers(token_transfers: pa.Table) -> pa.Table:
+    """The ERC-20 rows of a token_transfers table (all rows of one written before token_standard existed)."""
+    if "token_standard" not in token_transfers.column_names:
+        return token_transfers
+    return token_transfers.filter(pc.fill_null(pc.not_equal(token_transfers.column("token_standard"), ERC721), True))

@@ -7,7 +7,7 @@ import dagster as dg
 from blockanalytix_assets.partitions import block_ranges, partition_range
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
-from blockanalytix_assets.transform.cleaning import clean_transactions
+from blockanalytix_assets.transform.cleaning import TRANSFER_COLUMNS, clean_transactions
 
 RAW_DEPS = ["raw_transactions", "raw_blocks", "token_transfers"]
 PREVIEW = [
@@ -54,7 +54,7 @@ def cleaned_transactions(
     raw = store.read("raw_transactions", r.key)
     blocks = store.read("raw_blocks", r.key, columns=["number", "base_fee_per_gas"])
     transfers = (
-        store.read("token_transfers", r.key, columns=["transaction_hash"])
+        store.read("token_transfers", r.key, columns=TRANSFER_COLUMNS)
         if store.exists("token_transfers", r.key)
         else None
     )

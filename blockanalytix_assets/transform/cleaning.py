@@ -9,12 +9,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from blockanalytix_assets.ingest.schema import TRANSACTIONS, WEI
+from blockanalytix_assets.ingest.schema import TRANSACTIONS, WEI, erc20_transfers
 from blockanalytix_assets.transform.encoding import encode
 
 WEI_PER_ETH = 1e18
 # Gas used above this is impossible (block gas limits are ~1e7-1e8) and would overflow the exact fee product.
 MAX_GAS_USED = 10**12
+TRANSFER_COLUMNS = ["transaction_hash", "token_standard"]  # what token_transfer_count reads of token_transfers
 ADDRESS_RE = r"^0x[0-9a-f]{40}$"
 ADDRESS_COLUMNS = ("from_address", "to_address", "receipt_contract_address")
 REQUIRED_COLUMNS = (
@@ -101,7 +102,9 @@ def _exact_fee(gas_used: pa.ChunkedArray, price: pa.ChunkedArray) -> pa.ChunkedA
 
 
 def _token_counts(hashes: pa.ChunkedArray, token_transfers: pa.Table | None) -> np.ndarray:
-    """ERC-20 transfers emitted by each transaction."""
+    """ERC-20 transfers emitted by each transaction (ERC-721 transfers are not counted)."""
+    if token_transfers is not None:
+        token_transfers = erc20_transfers(token_transfers)
     if token_transfers is None or token_transfers.num_rows == 0:
         return np.zeros(len(hashes), dtype=np.int64)
     counts = pc.value_counts(token_transfers.column("transaction_hash"))

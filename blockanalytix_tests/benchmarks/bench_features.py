@@ -76,7 +76,7 @@ def make_partition(root: str, n_tx: int = N_BLOCKS * PER_BLOCK, seed: int = 1) -
             "to_address": addresses[rng.integers(0, len(addresses), n_tt)],
             "value": pa.array(rng.integers(1, 10**9, n_tt) * 10**9).cast(pa.string()),
             "transaction_hash": hashes[call], "log_index": np.zeros(n_tt, dtype=np.int64),
-            "block_number": blocks[call],
+            "block_number": blocks[call], "token_standard": pa.array(["erc20"] * n_tt, pa.string()),
         }
     ).cast(TOKEN_TRANSFERS)  # fmt: skip
     bl = {"number": np.arange(N_BLOCKS), "base_fee_per_gas": np.full(N_BLOCKS, 10**9)}

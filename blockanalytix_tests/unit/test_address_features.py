@@ -202,6 +202,21 @@ def test_matches_a_plain_pandas_reference():
     assert out.loc[top.index, "erc20_most_rec_token_type"].tolist() == top.tolist()
 
 
+def test_erc721_transfers_are_not_erc20_amounts():
+    txs, tt = _random_window()
+    tt = tt.set_column(7, "token_standard", pa.array(["erc20"] * tt.num_rows, pa.string()))
+    expected = address_features(txs, tt)
+    hashes = txs.column("hash").to_pylist()
+    nft = pa.Table.from_pylist(
+        [dict(token_address=_addr(2000), from_address=_addr(1 + i % 25), to_address=_addr(3000 + i),
+              value=str(10**70 + i), transaction_hash=hashes[i], log_index=1000 + i, block_number=0,
+              token_standard="erc721") for i in range(40)],
+        schema=TOKEN_TRANSFERS,
+    )  # fmt: skip
+    assert address_features(txs, pa.concat_tables([tt, nft])).equals(expected)  # token ids never summed
+    assert address_features(txs, tt.drop_columns(["token_standard"])).equals(expected)  # tables before it
+
+
 def test_columns_follow_the_kaggle_names():
     for name in ["sent_tnx", "received_tnx", "avg_min_between_sent_tnx", "total_ether_sent",
                  "unique_sent_to_addresses", "total_erc20_tnxs", "erc20_uniq_sent_addr_1"]:  # fmt: skip

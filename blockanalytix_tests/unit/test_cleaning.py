@@ -47,8 +47,10 @@ def test_derived_columns_have_known_values():
         _tx(4, input="0x1234"),  # calldata too short for a selector
     ]
     transfers = pa.Table.from_pylist(
-        [dict(transaction_hash=_hash(3), log_index=i) for i in range(3)], schema=TOKEN_TRANSFERS
-    )
+        [dict(transaction_hash=_hash(3), log_index=i, token_standard="erc20") for i in range(3)]
+        + [dict(transaction_hash=_hash(i), log_index=9 + i, token_standard="erc721") for i in (1, 3)],
+        schema=TOKEN_TRANSFERS,
+    )  # ERC-721 transfers are not counted
     res = clean_transactions(_raw(rows), 100, 199, _blocks((100, 10**9), (101, None)), transfers)
     assert res.quarantined.num_rows == 0 and res.reason_counts == {}
     assert res.cleaned.schema.equals(CLEANED_SCHEMA)

@@ -16,6 +16,7 @@ from blockanalytix_assets.ingest.schema import SCHEMAS
 from blockanalytix_tests.faultproxy import FIXTURES, recorded
 
 ETL = FIXTURES / "ethereum-etl"
+ETL_TRANSFER_COLUMNS = set(SCHEMAS["token_transfers"].names) - {"token_standard"}  # token_standard is ours
 RECEIPT_COLUMNS = {  # ethereum-etl receipts.csv column -> our raw_transactions column
     "cumulative_gas_used": "receipt_cumulative_gas_used", "gas_used": "receipt_gas_used",
     "contract_address": "receipt_contract_address", "root": "receipt_root", "status": "receipt_status",
@@ -106,7 +107,8 @@ def test_receipts_logs_and_token_transfers_equal_ethereum_etl():
     )
     transfers = m.map_token_transfers(logs)
     expected = read_csv(ETL / "block_483920" / "expected_token_transfers.csv")
-    assert assert_matches_csv(transfers, expected, "log_index") == set(SCHEMAS["token_transfers"].names)
+    assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS
+    assert set(transfers.column("token_standard").to_pylist()) == {"erc20"}
 
 
 def test_token_transfers_from_logs_csv_equal_ethereum_etl():
@@ -119,7 +121,19 @@ def test_token_transfers_from_logs_csv_equal_ethereum_etl():
     transfers = m.map_token_transfers(logs)
     expected = read_csv(ETL / "extract_token_transfers" / "expected_token_transfers.csv")
     assert transfers.num_rows == len(expected) < len(rows)
-    assert assert_matches_csv(transfers, expected, "log_index") == set(SCHEMAS["token_transfers"].names)
+    assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS
+
+
+@pytest.mark.parametrize(("block", "n_erc20", "n_erc721"), [(18000000, 141, 2), (20000010, 20, 0)])
+def test_token_transfers_of_erigon_receipts_equal_ethereum_etl_including_erc721(block, n_erc20, n_erc721):
+    receipts = recorded(f"erigon/eth_getBlockReceipts_{block}.json.gz")[1]
+    transfers = m.map_token_transfers(m.map_logs({block: receipts}))
+    assert transfers.schema.equals(SCHEMAS["token_transfers"])
+    expected = read_csv(ETL / "erigon_receipts" / f"block_{block}_token_transfers.csv")
+    assert transfers.num_rows == len(expected) == n_erc20 + n_erc721  # every row of ethereum-etl's export
+    assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS
+    standards = transfers.column("token_standard").to_pylist()
+    assert (standards.count("erc20"), standards.count("erc721")) == (n_erc20, n_erc721)
 
 
 def block_18m() -> tuple[dict, list[dict]]:
@@ -158,10 +172,14 @@ def test_block_18000000_with_all_94_receipts_and_withdrawals():
         for lg in all_logs
         if lg["topics"][:1] == [m.TRANSFER_TOPIC] and len(lg["topics"]) == 4
     }
-    assert erc721 and not erc721 & set(transfers.column("log_index").to_pylist())  # ERC-721 events skipped
+    n_transfer_logs = sum(lg["topics"][:1] == [m.TRANSFER_TOPIC] for lg in all_logs)
+    assert len(erc721) == 2 and transfers.num_rows == n_transfer_logs == 143  # ERC-721 events included
     for t in transfers.to_pylist():
         raw = next(lg for r in receipts for lg in r["logs"] if int(lg["logIndex"], 16) == t["log_index"])
-        assert t["value"] == str(int(raw["data"], 16)) and t["from_address"] == "0x" + raw["topics"][1][-40:]
+        nft = t["log_index"] in erc721
+        assert t["token_standard"] == ("erc721" if nft else "erc20")
+        assert t["value"] == str(int(raw["topics"][3] if nft else raw["data"], 16))  # ERC-721: the token id
+        assert t["from_address"] == "0x" + raw["topics"][1][-40:] and t["to_address"] == "0x" + raw["topics"][2][-40:]
 
 
 def test_legacy_2930_1559_and_blob_transactions_of_block_19900000():
@@ -244,7 +262,7 @@ def test_missing_log_and_block_fields_name_the_block():
     assert json.dumps(m.map_blocks([]).schema.names) == json.dumps(SCHEMAS["raw_blocks"].names)
 
 
-def test_unindexed_transfer_layouts_are_decoded_and_erc721_skipped():
+def test_unindexed_transfer_layouts_and_erc721_are_decoded():
     block, receipts = block_18m()
     logs = m.map_logs({18000000: receipts}, [block])
     real = logs.filter(pa.compute.equal(logs.column("log_index"), 1)).to_pylist()[0]  # a USDT Transfer
@@ -254,6 +272,20 @@ def test_unindexed_transfer_layouts_are_decoded_and_erc721_skipped():
     nft = dict(real, log_index=1002, topics=real["topics"] + ["0x" + "0" * 63 + "7"], data="0x")
     table = pa.Table.from_pylist([real, unindexed, half, nft], schema=SCHEMAS["raw_logs"])
     transfers = m.map_token_transfers(table).to_pylist()
-    assert [t["log_index"] for t in transfers] == [1, 1000, 1001]
+    assert [t["log_index"] for t in transfers] == [1, 1000, 1001, 1002]
     assert all({k: v for k, v in t.items() if k != "log_index"} == {k: v for k, v in transfers[0].items()
-               if k != "log_index"} for t in transfers)  # fmt: skip
+               if k != "log_index"} for t in transfers[:3])  # fmt: skip
+    assert transfers[3] == dict(transfers[0], log_index=1002, value="7", token_standard="erc721")
+
+
+def test_erc721_with_empty_or_null_data_and_a_bad_token_id():
+    block, receipts = block_18m()
+    logs = m.map_logs({18000000: receipts}, [block])
+    real = logs.filter(pa.compute.equal(logs.column("log_index"), 1)).to_pylist()[0]
+    nft = [dict(real, log_index=i, topics=real["topics"] + [hex(i)], data=d) for i, d in ((5, ""), (6, None))]
+    transfers = m.map_token_transfers(pa.Table.from_pylist(nft, schema=SCHEMAS["raw_logs"]))
+    assert transfers.column("value").to_pylist() == ["5", "6"]
+    assert transfers.column("token_standard").to_pylist() == ["erc721", "erc721"]
+    bad = pa.Table.from_pylist([dict(nft[0], topics=real["topics"] + ["0xzz"])], schema=SCHEMAS["raw_logs"])
+    with pytest.raises(m.MalformedResponseError, match="token id is not hex"):
+        m.map_token_transfers(bad)
