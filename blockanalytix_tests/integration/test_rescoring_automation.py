@@ -159,3 +159,17 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
     _land(instance, ("transaction_features",), [keys[0]])
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {"anomaly_scores": {keys[0]}, "transaction_clusters": {keys[0]}}
+    _land(instance, ("anomaly_scores", "transaction_clusters"), [keys[0]])
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0
+
+    # New label contents (a new list entry) re-score every range of every scored table, even with no new champion.
+    devnet_labels = tmp_path / "home" / "devnet" / "labels.csv"
+    devnet_labels.parent.mkdir(parents=True)
+    devnet_labels.write_text("address,typology,first_block\n0x" + "ab" * 20 + ",phishing_drain,5\n")
+    relabelled = _retrain(instance, resources, trainer, dict.fromkeys(KINDS, 0.1))
+    assert (
+        relabelled["address_labels"].tags["dagster/data_version"] != kept["address_labels"].tags["dagster/data_version"]
+    )
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {a: {*keys, new} for a in SCORED}
