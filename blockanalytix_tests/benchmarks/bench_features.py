@@ -23,7 +23,7 @@ from blockanalytix_assets.features.address import TOKEN_COLUMNS, TX_COLUMNS, add
 from blockanalytix_assets.features.transaction import transaction_features
 from blockanalytix_assets.ingest.schema import BLOCKS, TOKEN_TRANSFERS, TRANSACTIONS
 from blockanalytix_assets.storage import Storage
-from blockanalytix_assets.transform.cleaning import clean_transactions
+from blockanalytix_assets.transform.cleaning import TRANSFER_COLUMNS, clean_transactions
 
 RESULTS = Path(__file__).parent / "results" / "features.json"
 KEY = "000000000-000000999"
@@ -97,7 +97,7 @@ def _pipeline(store: Storage, out: Storage) -> tuple[dict, dict]:
     tt = store.read("token_transfers", KEY)
     t = {"read_inputs_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
-    res = clean_transactions(raw, 0, N_BLOCKS - 1, blocks, tt.select(["transaction_hash"]))
+    res = clean_transactions(raw, 0, N_BLOCKS - 1, blocks, tt.select(TRANSFER_COLUMNS))
     t["clean_s"] = time.perf_counter() - t1
     del raw
     t1 = time.perf_counter()
