@@ -42,6 +42,9 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     )  # fmt: skip
     meta = trained.asset_materializations_for_node("anomaly_classifier")[0].metadata
     assert meta["model_version"].value == "1" and meta["champion_promoted"].value is True
+    # The champion after the gate is the asset's data version: automation re-scores only when it changes.
+    mat = trained.asset_materializations_for_node("anomaly_classifier")[0]
+    assert meta["champion_version"].value == mat.tags["dagster/data_version"] == "champion-1"
     assert meta["mlflow_run"].value.startswith(mlflow_server) and "val_pr_auc" in meta
 
     scored = dg.materialize([score_transactions_asset], partition_key=key, resources=resources, instance=instance)
