@@ -7,6 +7,7 @@ import numpy as np
 from keras import layers, ops
 
 TOP_K = 3
+MIN_BATCH = 1024
 
 
 class ScoringHead(layers.Layer):
@@ -50,7 +51,16 @@ def build_scoring_graph(
     inner = keras.Model(autoencoder.input, [normed, autoencoder.outputs[0], code], name="autoencoder_scorer")
     head = ScoringHead(centers, pca_mean, pca_components, top_k, name="scoring_head")
     error, top, cluster, xy = head(*inner(x))
-    return keras.Model(x, [prob, error, top, cluster, xy], name="scoring_graph")
+    graph = keras.Model(x, [prob, error, top, cluster, xy], name="scoring_graph")
+    # XLA fuses the element-wise chains (Keras' "auto" leaves it off on CPU-only TensorFlow); torch.compile is
+    # not worth its start-up for one forward pass.
+    graph.compile(jit_compile=keras.backend.backend() != "torch")
+    return graph
+
+
+def padded_rows(rows: int, batch_size: int) -> int:
+    """Rows a batch is padded to: a power of two from 1024 up to batch_size, so few shapes are ever compiled."""
+    return min(batch_size, max(MIN_BATCH, 1 << (max(rows, 1) - 1).bit_length()))
 
 
 def run_scoring_graph(graph: keras.Model, columns: list[np.ndarray], batch_size: int = 131_072) -> list[np.ndarray]:
@@ -59,13 +69,14 @@ def run_scoring_graph(graph: keras.Model, columns: list[np.ndarray], batch_size:
     if n == 0:
         return [np.zeros((0, *o.shape[1:]), dtype=o.dtype) for o in graph.outputs]
     outs: list[list[np.ndarray]] = []
-    buf = np.empty((min(batch_size, n), len(columns)), dtype=np.float32)
+    buf = np.empty((padded_rows(min(batch_size, n), batch_size), len(columns)), dtype=np.float32)
     for start in range(0, n, batch_size):
-        stop = min(n, start + batch_size)
-        x = buf[: stop - start]
+        rows = min(n, start + batch_size) - start
+        x = buf[: padded_rows(rows, batch_size)]
         for j, col in enumerate(columns):  # column-wise fill of a small row-major block stays in cache
-            x[:, j] = col[start:stop]
+            x[:rows, j] = col[start : start + rows]
+        x[rows:] = 0.0
         if not np.isfinite(x).all():
             np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        outs.append([np.asarray(t) for t in graph.predict_on_batch(x)])
+        outs.append([np.asarray(t)[:rows] for t in graph.predict_on_batch(x)])
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]

@@ -17,7 +17,7 @@ from blockanalytix_assets.ml.scoring import (
     score_transactions,
     to_cdf,
 )
-from blockanalytix_assets.ml.scoring_graph import run_scoring_graph
+from blockanalytix_assets.ml.scoring_graph import padded_rows, run_scoring_graph
 from blockanalytix_assets.ml.synthetic import feature_columns, synthetic_world
 from blockanalytix_assets.ml.training import reference_quantiles
 
@@ -122,3 +122,8 @@ def test_score_addresses_ranks_by_risk():
     out = score_addresses(table, model, {"feature_columns": ["c0", "c1", "c2"]}, "4", labels).to_pandas()
     assert out.loc[out["rank"] == 1, "risk_score"].iloc[0] == out["risk_score"].max()
     assert out["label"].notna().sum() == 1 and set(out["model_version"]) == {"4"}
+
+
+def test_batches_are_padded_to_few_shapes():
+    assert [padded_rows(r, 131_072) for r in (1, 1024, 1025, 70_000, 131_072)] == [1024, 1024, 2048, 131_072, 131_072]
+    assert padded_rows(5000, 4096) == 4096
