@@ -29,6 +29,8 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
+    # Several partitions of one asset (all ranges after a promotion) become one backfill, cut by BackfillPolicy.
+    emit_backfills=True,
     description="Evaluates every asset's automation condition: downstream ranges follow raw ingest.",
 )
 
