@@ -168,6 +168,23 @@ def test_daemon_completes_the_backfill_of_every_range(daemon_backfill, instance,
         KEYS[0], KEYS[-1])
 
 
+def test_backfill_run_records_every_raw_check_per_range(daemon_backfill, instance) -> None:
+    """The one raw run covers three ranges; each raw check is still recorded (in Postgres) under each range."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from blockanalytix_assets.definitions import build_definitions
+    from blockanalytix_assets.operations.jobs import failed_check_partitions
+
+    graph = build_definitions("local").resolve_asset_graph()
+    check_keys = [k for k in graph.asset_check_keys if k.asset_key.to_user_string() in RAW_ASSETS]
+    raw_run = next(r for r in daemon_backfill.runs if dg.AssetKey("raw_blocks") in (r.asset_selection or set()))
+    for ck in check_keys:
+        records = instance.event_log_storage.get_asset_check_execution_history(ck, limit=100)
+        in_run = {rec.partition: rec.status for rec in records if rec.run_id == raw_run.run_id}
+        assert in_run == dict.fromkeys(KEYS, AssetCheckExecutionRecordStatus.SUCCEEDED), ck
+    assert failed_check_partitions(instance, check_keys) == {ck.to_user_string(): set() for ck in check_keys}
+
+
 def test_ingest_steps_claim_the_rpc_pool(daemon_backfill, instance) -> None:
     assert "rpc" in instance.event_log_storage.get_concurrency_keys()
     info = instance.event_log_storage.get_concurrency_info("rpc")
