@@ -16,10 +16,33 @@ def set_seed(seed: int = SEED) -> None:
 
 @keras.saving.register_keras_serializable(package="blockanalytix")
 class SignedLog1p(layers.Layer):
-    """sign(x) * log1p(|x|): tames heavy-tailed amounts and counts, keeps the sign of balances."""
+    """sign(x) * log1p(|x|) on the masked columns (all when mask is None); keeps the sign of balances."""
+
+    def __init__(self, mask: list[float] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.mask = None if mask is None else [float(m) for m in mask]
 
     def call(self, x):
-        return ops.sign(x) * ops.log1p(ops.abs(x))
+        logged = ops.sign(x) * ops.log1p(ops.abs(x))
+        if self.mask is None:
+            return logged
+        m = ops.convert_to_tensor(np.asarray(self.mask, dtype="float32"))
+        return m * logged + (1.0 - m) * x
+
+    def get_config(self):
+        return {**super().get_config(), "mask": self.mask}
+
+
+def heavy_tailed(x: np.ndarray, limit: float = 1e3) -> np.ndarray:
+    """1.0 for columns whose training magnitude exceeds `limit` (raw amounts, gas ratios), else 0.0."""
+    x = np.asarray(x, dtype="float64")
+    return (np.abs(x).max(axis=0) > limit).astype("float32") if len(x) else np.zeros(x.shape[1], "float32")
+
+
+def signed_log1p(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """numpy twin of SignedLog1p."""
+    logged = np.sign(x) * np.log1p(np.abs(x))
+    return logged if mask is None else mask * logged + (1.0 - mask) * x
 
 
 @keras.saving.register_keras_serializable(package="blockanalytix")
@@ -54,12 +77,25 @@ def quantile_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
     return np.quantile(np.asarray(x, dtype="float64"), np.linspace(0, 1, n_bins + 1), axis=0).T
 
 
-def _normaliser(x_train: np.ndarray, log_transform: bool, inputs):
-    h = SignedLog1p(name="signed_log1p")(inputs) if log_transform else inputs
+def _normaliser(x_train: np.ndarray, log_transform: bool | str, inputs):
+    """Signed log1p (True: heavy-tailed columns only; "all": every column), then z-scores adapted on x_train."""
+    mask = None if log_transform == "all" else heavy_tailed(x_train)
+    log = SignedLog1p(mask=None if mask is None else mask.tolist(), name="signed_log1p")
+    h = log(inputs) if log_transform else inputs
     norm = layers.Normalization(name="normalize")
-    sample = np.sign(x_train) * np.log1p(np.abs(x_train)) if log_transform else x_train
-    norm.adapt(np.asarray(sample, dtype="float32"))
+    norm.adapt(np.asarray(signed_log1p(x_train, mask) if log_transform else x_train, dtype="float32"))
     return norm(h)
+
+
+def _encoded(x_train: np.ndarray, inputs, log_transform: bool | str, n_bins: int, zscore: bool = True):
+    """z-scored features and/or their piecewise-linear quantile encoding (n_bins > 0)."""
+    if n_bins <= 0:
+        return _normaliser(x_train, log_transform, inputs)
+    n = x_train.shape[1]
+    ple = PiecewiseLinearEncoding(n, n_bins, edges=quantile_edges(x_train, n_bins), name="ple")(inputs)
+    if not zscore:
+        return ple
+    return layers.Concatenate(name="concat")([_normaliser(x_train, log_transform, inputs), ple])
 
 
 def _mlp(h, hidden: tuple[int, ...], dropout: float, seed: int):
@@ -79,14 +115,19 @@ def build_anomaly_classifier(
     x_train: np.ndarray,
     hidden: tuple[int, ...] = (64, 32),
     dropout: float = 0.1,
-    learning_rate: float = 1e-3,
-    log_transform: bool = True,
+    learning_rate: float = 2e-3,
+    log_transform: bool | str = True,
+    n_bins: int = 8,
     seed: int = SEED,
 ) -> keras.Model:
-    """Supervised MLP on transaction features; normalisation adapted on the training rows inside the model."""
+    """Supervised MLP on transaction features: quantile PLE (n_bins > 0) else log1p + z-scores, fitted on x_train.
+
+    The PLE alone (no z-score path) sees, like a tree, only where a value falls among the training quantiles;
+    `log_transform` (True: heavy-tailed columns, "all": every column) applies to the z-score path (n_bins=0).
+    """
     set_seed(seed)
     inputs = keras.Input(shape=(x_train.shape[1],), name="features")
-    h = _mlp(_normaliser(x_train, log_transform, inputs), hidden, dropout, seed)
+    h = _mlp(_encoded(x_train, inputs, log_transform, n_bins, zscore=False), hidden, dropout, seed)
     out = layers.Dense(1, activation="sigmoid", name="probability")(h)
     model = keras.Model(inputs, out, name="anomaly_classifier")
     model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy", metrics=classifier_metrics())
@@ -134,19 +175,14 @@ def build_address_risk_model(
     n_bins: int = 16,
     learning_rate: float = 1e-3,
     l2: float = 1e-5,
+    zscore: bool = True,
     seed: int = SEED,
     name: str = "address_risk_model",
 ) -> keras.Model:
     """MLP on address features: signed log1p + normalisation beside a piecewise-linear quantile encoding."""
     set_seed(seed)
-    n = x_train.shape[1]
-    inputs = keras.Input(shape=(n,), name="features")
-    dense_path = _normaliser(x_train, True, inputs)
-    parts = [dense_path]
-    if n_bins > 0:
-        ple = PiecewiseLinearEncoding(n, n_bins, edges=quantile_edges(x_train, n_bins), name="ple")
-        parts.append(ple(inputs))
-    h = layers.Concatenate(name="concat")(parts) if len(parts) > 1 else dense_path
+    inputs = keras.Input(shape=(x_train.shape[1],), name="features")
+    h = _encoded(x_train, inputs, "all", n_bins, zscore)
     reg = keras.regularizers.L2(l2) if l2 else None
     for i, units in enumerate(hidden):
         h = layers.Dense(units, activation="relu", kernel_regularizer=reg, name=f"dense_{i}")(h)

@@ -12,6 +12,14 @@ from blockanalytix_assets.storage import Storage
 LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
 
 
+# anomaly_classifier settings, shared with the devnet cross-seed evaluation (blockanalytix_tests/evaluation):
+# an 8-bin quantile PLE into a 64-32 MLP; small batches and patience so early stopping on val PR-AUC does not
+# stop a run before it has taken enough steps (a few thousand training rows).
+CLASSIFIER_PARAMS: dict = {"hidden": (64, 32), "dropout": 0.1, "learning_rate": 2e-3, "n_bins": 8}
+CLASSIFIER_MAX_BATCH = 256
+CLASSIFIER_PATIENCE = 10
+
+
 class MissingInputError(RuntimeError):
     """A training window or scoring input that has not been materialised yet."""
 
@@ -50,9 +58,10 @@ def train_classifier(
     from blockanalytix_assets.ml.training import supervised_run
 
     split = _transaction_window_split(store, window_ranges, val_fraction)
-    params = {"hidden": "64,32", "dropout": 0.1, "learning_rate": 1e-3, "window_ranges": window_ranges}
-    build = lambda x: M.build_anomaly_classifier(x, log_transform=True)  # noqa: E731 (heavy-tailed counts)
-    return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch_size)
+    params = {**{k: str(v) for k, v in CLASSIFIER_PARAMS.items()}, "window_ranges": window_ranges}
+    build = lambda x: M.build_anomaly_classifier(x, **CLASSIFIER_PARAMS)  # noqa: E731
+    batch = min(batch_size, CLASSIFIER_MAX_BATCH)
+    return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch, CLASSIFIER_PATIENCE)
 
 
 def train_autoencoder(

@@ -57,6 +57,7 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
 
     from blockanalytix_assets.devnet.world import TYPOLOGIES
     from blockanalytix_assets.ml import models as M
+    from blockanalytix_assets.ml import pipeline as P
     from blockanalytix_assets.ml.evaluation import safe_binary_report
     from blockanalytix_assets.ml.unsupervised import reconstruction_errors
 
@@ -70,10 +71,13 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     cut = int(len(order) * 0.75)
     tr, va = order[:cut], order[cut:]
     # Same model settings as ml/pipeline.py (classifier) and ml/unsupervised.py (autoencoder, no log transform).
-    clf = M.build_anomaly_classifier(x_a[tr], log_transform=True)
-    stop = [M.early_stopping_on_pr_auc(5)] if y_a[va].any() else []
-    hist = clf.fit(x_a[tr], y_a[tr], validation_data=(x_a[va], y_a[va]), epochs=epochs, batch_size=256,
-                   verbose=0, class_weight=M.class_weights(y_a[tr]), callbacks=stop)  # fmt: skip
+    clf = M.build_anomaly_classifier(x_a[tr], **P.CLASSIFIER_PARAMS)
+    stop = [M.early_stopping_on_pr_auc(P.CLASSIFIER_PATIENCE)] if y_a[va].any() else []
+    t_fit = time.perf_counter()
+    hist = clf.fit(x_a[tr], y_a[tr], validation_data=(x_a[va], y_a[va]), epochs=epochs,
+                   batch_size=P.CLASSIFIER_MAX_BATCH, verbose=0, class_weight=M.class_weights(y_a[tr]),
+                   callbacks=stop)  # fmt: skip
+    fit_seconds = time.perf_counter() - t_fit
     ae = M.build_transaction_autoencoder(x_a[tr], log_transform=False)
     _, normaliser, _ = M.autoencoder_views(ae)
     ae_val = (x_a[va], M.predict_big(normaliser, x_a[va]))
@@ -90,6 +94,13 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
         "train_rows": int(len(x_a)),
         "test_rows": int(len(x_b)),
         "epochs_run": {"classifier": len(hist.history["loss"]), "autoencoder": len(ae_hist.history["loss"])},
+        "classifier": {
+            **{k: str(v) for k, v in P.CLASSIFIER_PARAMS.items()},
+            "batch_size": P.CLASSIFIER_MAX_BATCH,
+            "patience": P.CLASSIFIER_PATIENCE,
+            "fit_seconds": round(fit_seconds, 1),
+            "train_samples_per_s": round(len(tr) * len(hist.history["loss"]) / fit_seconds),
+        },
         "negatives_in_test": int((typ_b == "").sum()),
         "typologies": {},
     }

@@ -56,3 +56,38 @@ def test_seed_ensemble_averages_members_and_round_trips(tmp_path):
     assert np.allclose(M.predict_big(ensemble, x), mean, atol=1e-6)
     ensemble.save(tmp_path / "e.keras")
     assert np.allclose(M.predict_big(keras.saving.load_model(tmp_path / "e.keras"), x), mean, atol=1e-6)
+
+
+def test_classifier_quantile_encoding_round_trips(tmp_path):
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.normal(size=300), rng.lognormal(8, 3, 300)]).astype(np.float32)
+    clf = M.build_anomaly_classifier(x, hidden=(8,), n_bins=4)
+    assert clf.input.shape == (None, 2) and clf.input.name == "features"
+    assert clf.get_layer("ple").output.shape == (None, 8)  # PLE only: a tree-like, scale-free view
+    assert not any(layer.name == "normalize" for layer in clf.layers)
+    clf.save(tmp_path / "c.keras")
+    again = keras.saving.load_model(tmp_path / "c.keras")
+    p = M.predict_big(clf, x)
+    assert p.shape == (300, 1) and np.allclose(p, M.predict_big(again, x), atol=1e-6)
+
+
+def test_log_only_heavy_tailed_columns_round_trips(tmp_path):
+    x = np.array([[0.0, 1e6, -5.0], [20.0, 2e6, 3.0]], dtype=np.float32)  # already-logged, raw amount, small
+    assert M.heavy_tailed(x).tolist() == [0.0, 1.0, 0.0]
+    clf = M.build_anomaly_classifier(x, hidden=(4,), n_bins=0, log_transform=True)
+    log = clf.get_layer("signed_log1p")
+    out = keras.ops.convert_to_numpy(log(x))
+    assert np.allclose(out, M.signed_log1p(x, M.heavy_tailed(x))) and np.allclose(out[:, [0, 2]], x[:, [0, 2]])
+    clf.save(tmp_path / "l.keras")
+    again = keras.saving.load_model(tmp_path / "l.keras")
+    assert again.get_layer("signed_log1p").mask == [0.0, 1.0, 0.0]
+    assert np.allclose(M.predict_big(clf, x), M.predict_big(again, x), atol=1e-6)
+    full = M.SignedLog1p()  # no mask: every column, as saved models from before the mask expect
+    assert np.allclose(keras.ops.convert_to_numpy(full(x)), np.sign(x) * np.log1p(np.abs(x)))
+
+
+def test_address_model_without_zscore_path():
+    x = np.random.default_rng(3).random((50, 3)).astype(np.float32)
+    model = M.build_address_risk_model(x, hidden=(4,), n_bins=4, zscore=False)
+    names = {layer.name for layer in model.layers}
+    assert "ple" in names and "normalize" not in names and "concat" not in names
