@@ -21,9 +21,18 @@ REFERENCE = {
 }
 
 
+def _selection() -> dict:
+    """The CV figures (training accounts only) the frozen config was selected on, from results/kaggle_cv.json."""
+    cv = Path(__file__).parent / "results" / "kaggle_cv.json"
+    if not cv.exists():
+        return {"note": "no results/kaggle_cv.json: run blockanalytix_tests.evaluation.kaggle_cv first"}
+    runs = json.loads(cv.read_text())["runs"]
+    return {"protocol": runs[-1]["protocol"], "cv_mean": {k: v for r in runs for k, v in r["mean"].items()}}
+
+
 def run(csv: str | None = None, seeds: int = 5, epochs: int = 40) -> dict:
     """Train on the non-held-out accounts, evaluate on the held-out ones, compare with the references."""
-    from blockanalytix_assets.ml.accounts import evaluate_accounts, load_account_table
+    from blockanalytix_assets.ml.accounts import ACCOUNT_CONFIG, evaluate_accounts, load_account_table
     from blockanalytix_assets.ml.cli import default_artifact_location, default_tracking_uri
     from blockanalytix_assets.ml.tracking import start_experiment
 
@@ -36,8 +45,13 @@ def run(csv: str | None = None, seeds: int = 5, epochs: int = 40) -> dict:
     keras_row = next(r for r in rows if r["model"] == "address_risk_model")
     tree_row = next(r for r in rows if r["model"] == "hist_gradient_boosting")
     keys = ("roc_auc", "pr_auc", "f1")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     result = {
         "models": rows,
+        "config": {k: str(v) for k, v in ACCOUNT_CONFIG.items()},
+        "selection": _selection(),
+        # Hold-out evaluations since the config was frozen (the previous session had also looked at it).
+        "holdout_evaluations": int(previous.get("holdout_evaluations", 0)) + 1,
         "reference": REFERENCE,
         "keras_at_least_tree": {k: keras_row[k] >= tree_row[k] for k in (*keys, "recall_at_1pct_fpr")},
         "keras_at_least_reference_hgb": {k: keras_row[k] >= REFERENCE["hist_gradient_boosting"][k] for k in keys},

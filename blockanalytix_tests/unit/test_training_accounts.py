@@ -54,3 +54,13 @@ def test_kaggle_split_and_tree_baseline():
     x, y = feature_matrix(df, account_feature_columns(df)), df["label"].to_numpy()
     tree = fit_tree_baseline(x[~held], y[~held])
     assert roc_auc(y[held], tree.predict_proba(x[held])[:, 1]) > 0.98
+
+
+def test_fit_address_model_takes_fit_settings_from_the_config():
+    from blockanalytix_assets.ml.accounts import fit_address_model
+
+    x = np.random.default_rng(4).random((40, 3)).astype(np.float32)
+    y = (x[:, 1] > 0.5).astype("int32")
+    config = {"n_bins": 4, "hidden": (4,), "zscore": False, "epochs": 2, "balanced": False, "batch_size": 16}
+    model = fit_address_model(x, y, config, seed=0, epochs=99)
+    assert len(model.history.history["loss"]) == 2 and "normalize" not in {layer.name for layer in model.layers}
