@@ -43,9 +43,7 @@ class LabelSourceConfig(dg.Config):
 
     location: str = Field(description="Path or URL of the list; '{home}' is replaced by the settings' home.")
     format: str = Field(description="devnet_csv, ofac_txt, ofac_json, forta_csv or mew_darklist_json.")
-    name: str | None = Field(
-        default=None, description="The `source` value of its rows (default: the format)."
-    )
+    name: str | None = Field(default=None, description="The `source` value of its rows (default: the format).")
 
 
 class AddressLabelsConfig(dg.Config):
@@ -58,9 +56,7 @@ class AddressLabelsConfig(dg.Config):
     )
 
 
-def _window(
-    store, asset: str, key: str, lookback: int, columns: list[str]
-) -> tuple[list[pa.Table], list[str]]:
+def _window(store, asset: str, key: str, lookback: int, columns: list[str]) -> tuple[list[pa.Table], list[str]]:
     """Earlier partitions of an asset inside the lookback (oldest first) and their keys."""
     keys = lookback_keys(key, lookback, store.keys(asset))
     return [store.read(asset, k, columns=columns) for k in keys], keys
@@ -126,7 +122,7 @@ def address_features_asset(
     store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
     txs, keys = _window(store, "cleaned_transactions", r.key, config.lookback_ranges, TX_COLUMNS)
     txs.append(store.read("cleaned_transactions", r.key, columns=TX_COLUMNS))
-    transfers = [store.read("token_transfers", k, columns=TOKEN_COLUMNS)
+    transfers = [store.read("token_transfers", k, columns=TOKEN_COLUMNS, optional=("token_standard",))
                  for k in [*keys, r.key] if store.exists("token_transfers", k)]  # fmt: skip
     table = address_features(
         pa.concat_tables(txs, promote_options="default"),
@@ -186,5 +182,5 @@ def address_labels_asset(
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
             "path": dg.MetadataValue.path(path),
             "preview": dg.MetadataValue.md(markdown_preview(loaded.table)),
-        }
+        },
     )

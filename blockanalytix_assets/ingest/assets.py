@@ -14,13 +14,13 @@ PREVIEW_COLUMNS = {
     "raw_blocks": ["number", "hash", "timestamp", "transaction_count", "gas_used", "base_fee_per_gas"],
     "raw_transactions": ["hash", "block_number", "from_address", "to_address", "value", "receipt_status"],
     "raw_logs": ["block_number", "log_index", "transaction_hash", "address", "topics"],
-    "token_transfers": ["block_number", "token_address", "from_address", "to_address", "value"],
+    "token_transfers": ["block_number", "token_address", "from_address", "to_address", "value", "token_standard"],
 }
 DESCRIPTIONS = {
     "raw_blocks": "Blocks of the range (crypto_ethereum.blocks columns), withdrawals and blob gas included.",
     "raw_transactions": "Transactions with their receipt_* fields (crypto_ethereum.transactions columns).",
     "raw_logs": "Event logs of the range's receipts (crypto_ethereum.logs columns).",
-    "token_transfers": "ERC-20 Transfer events decoded; uint256 values exact as strings.",
+    "token_transfers": "ERC-20 and ERC-721 Transfer events (token_standard); uint256 values exact as strings.",
 }
 
 

@@ -44,9 +44,7 @@ PREVIEW = [
     ],
     partitions_def=block_ranges,
 )
-def cleaned_transactions(
-    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+def cleaned_transactions(context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings):
     """Validate, deduplicate and enrich raw_transactions; write rejects to quarantine, never drop them."""
     store = storage.storage()
     r = partition_range(context, settings.range_size)
@@ -54,7 +52,7 @@ def cleaned_transactions(
     raw = store.read("raw_transactions", r.key)
     blocks = store.read("raw_blocks", r.key, columns=["number", "base_fee_per_gas"])
     transfers = (
-        store.read("token_transfers", r.key, columns=TRANSFER_COLUMNS)
+        store.read("token_transfers", r.key, columns=TRANSFER_COLUMNS, optional=("token_standard",))
         if store.exists("token_transfers", r.key)
         else None
     )
@@ -63,9 +61,7 @@ def cleaned_transactions(
     store.write("quarantined_transactions", r.key, result.quarantined)
     seconds = round(time.perf_counter() - t0, 3)
     if result.reason_counts:
-        context.log.warning(
-            f"{r.key}: quarantined {result.quarantined.num_rows} rows: {result.reason_counts}"
-        )
+        context.log.warning(f"{r.key}: quarantined {result.quarantined.num_rows} rows: {result.reason_counts}")
     common = {
         "first_block": dg.MetadataValue.int(r.first),
         "last_block": dg.MetadataValue.int(r.last),
@@ -89,8 +85,6 @@ def cleaned_transactions(
             "rows": dg.MetadataValue.int(result.quarantined.num_rows),
             "reasons": dg.MetadataValue.json(result.reason_counts),
             "path": dg.MetadataValue.path(store.path("quarantined_transactions", r.key)),
-            "preview": dg.MetadataValue.md(
-                markdown_preview(result.quarantined, ["hash", "block_number", "reason"])
-            ),
+            "preview": dg.MetadataValue.md(markdown_preview(result.quarantined, ["hash", "block_number", "reason"])),
         },
     )

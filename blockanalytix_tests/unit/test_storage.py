@@ -49,3 +49,12 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
         s.write("raw_blocks", "k", _table(5))
     assert (tmp_path / "raw_blocks" / "k.parquet").read_bytes() == before
     assert os.listdir(tmp_path / "raw_blocks") == ["k.parquet"]
+
+
+def test_optional_columns_missing_from_older_files_are_skipped(tmp_path):
+    store = Storage(str(tmp_path))
+    store.write("token_transfers", "k", pa.table({"transaction_hash": ["0x1"], "value": ["5"]}))  # older layout
+    cols = ["transaction_hash", "token_standard"]
+    assert store.read("token_transfers", "k", columns=cols, optional=("token_standard",)).column_names == cols[:1]
+    with pytest.raises(Exception, match="token_standard"):  # only the named columns may be absent
+        store.read("token_transfers", "k", columns=cols)
