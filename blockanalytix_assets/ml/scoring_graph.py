@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import keras
 import numpy as np
 from keras import layers, ops
 
 TOP_K = 3
 MIN_BATCH = 1024
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class ScoringHead(layers.Layer):
@@ -55,6 +59,7 @@ def build_scoring_graph(
     # XLA fuses the element-wise chains (Keras' "auto" leaves it off on CPU-only TensorFlow); torch.compile is
     # not worth its start-up for one forward pass.
     graph.compile(jit_compile=keras.backend.backend() != "torch")
+    graph.make_predict_function()  # before the batch threads, which would otherwise race to create it
     return graph
 
 
@@ -63,20 +68,24 @@ def padded_rows(rows: int, batch_size: int) -> int:
     return min(batch_size, max(MIN_BATCH, 1 << (max(rows, 1) - 1).bit_length()))
 
 
-def run_scoring_graph(graph: keras.Model, columns: list[np.ndarray], batch_size: int = 131_072) -> list[np.ndarray]:
-    """Score column arrays (one float32 array per feature) in batches; rows are assembled batch by batch."""
+def run_scoring_graph(
+    graph: keras.Model, columns: list[np.ndarray], batch_size: int = 65_536, workers: int = WORKERS
+) -> list[np.ndarray]:
+    """Score column arrays (one float32 array per feature) in row batches, several batches at a time."""
     n = len(columns[0]) if columns else 0
     if n == 0:
         return [np.zeros((0, *o.shape[1:]), dtype=o.dtype) for o in graph.outputs]
-    outs: list[list[np.ndarray]] = []
-    buf = np.empty((padded_rows(min(batch_size, n), batch_size), len(columns)), dtype=np.float32)
-    for start in range(0, n, batch_size):
+
+    def batch(start: int) -> list[np.ndarray]:
         rows = min(n, start + batch_size) - start
-        x = buf[: padded_rows(rows, batch_size)]
+        x = np.zeros((padded_rows(rows, batch_size), len(columns)), dtype=np.float32)
         for j, col in enumerate(columns):  # column-wise fill of a small row-major block stays in cache
             x[:rows, j] = col[start : start + rows]
-        x[rows:] = 0.0
         if not np.isfinite(x).all():
             np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        outs.append([np.asarray(t)[:rows] for t in graph.predict_on_batch(x)])
+        return [np.asarray(t)[:rows] for t in graph.predict_on_batch(x)]
+
+    # A compiled XLA:CPU graph runs one batch on about one core: batches in parallel threads use them all.
+    with ThreadPoolExecutor(max(1, min(workers, -(-n // batch_size)))) as pool:
+        outs = list(pool.map(batch, range(0, n, batch_size)))
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
