@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import keras
@@ -113,16 +114,20 @@ def score_transactions(
     """(anomaly_scores, transaction_clusters) tables for one partition of transaction_features."""
     columns = feature_columns_of(features, models.feature_columns)
     n = features.num_rows
-    prob, error, top, cluster, xy = run_scoring_graph(models.graph, columns)
-    prob, error = prob.reshape(-1).astype(np.float64), error.astype(np.float64)
-    # Each model's score on its training CDF, then the larger: the known typologies the classifier learnt and
-    # the novel patterns the autoencoder finds both surface; averaging would hide one behind the other.
-    score = np.maximum(
-        to_cdf(prob, models.classifier_aux["probability_quantiles"]),
-        to_cdf(error, models.autoencoder_aux["error_quantiles"]),
-    )
-    cluster = cluster.astype(np.int64)
-    is_labelled, label = label_lookup(features.column("from_address"), features.column("to_address"), labels)
+    q_prob, q_error = models.classifier_aux["probability_quantiles"], models.autoencoder_aux["error_quantiles"]
+
+    def combined(outs: list[np.ndarray]) -> list[np.ndarray]:
+        prob, error, top, cluster, xy = outs
+        prob, error = prob.reshape(-1).astype(np.float64), error.astype(np.float64)
+        # Each model's score on its training CDF, then the larger: the known typologies the classifier learnt
+        # and the novel patterns the autoencoder finds both surface; averaging would hide one behind the other.
+        score = np.maximum(to_cdf(prob, q_prob), to_cdf(error, q_error))
+        return [prob, error, score, top, cluster.astype(np.int64), xy]
+
+    with ThreadPoolExecutor(1) as pool:  # the label join needs no model output: it runs beside the graph
+        labelled = pool.submit(label_lookup, features.column("from_address"), features.column("to_address"), labels)
+        prob, error, score, top, cluster, xy = run_scoring_graph(models.graph, columns, post=combined)
+        is_labelled, label = labelled.result()
     keys = {c: features.column(c) for c in KEY_COLUMNS}
     zeros, constant = np.zeros(n), np.zeros(n, dtype=np.int32)
     scores = pa.table(

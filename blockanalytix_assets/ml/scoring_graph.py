@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import keras
@@ -69,12 +70,19 @@ def padded_rows(rows: int, batch_size: int) -> int:
 
 
 def run_scoring_graph(
-    graph: keras.Model, columns: list[np.ndarray], batch_size: int = 65_536, workers: int = WORKERS
+    graph: keras.Model,
+    columns: list[np.ndarray],
+    batch_size: int = 65_536,
+    workers: int = WORKERS,
+    post: Callable[[list[np.ndarray]], list[np.ndarray]] = list,
 ) -> list[np.ndarray]:
-    """Score column arrays (one float32 array per feature) in row batches, several batches at a time."""
+    """Score column arrays (one float32 array per feature) in row batches, several batches at a time.
+
+    `post` maps each batch's outputs to the per-row arrays returned (it runs in the batch's thread).
+    """
     n = len(columns[0]) if columns else 0
     if n == 0:
-        return [np.zeros((0, *o.shape[1:]), dtype=o.dtype) for o in graph.outputs]
+        return post([np.zeros((0, *o.shape[1:]), dtype=o.dtype) for o in graph.outputs])
 
     def batch(start: int) -> list[np.ndarray]:
         rows = min(n, start + batch_size) - start
@@ -83,7 +91,7 @@ def run_scoring_graph(
             x[:rows, j] = col[start : start + rows]
         if not np.isfinite(x).all():
             np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return [np.asarray(t)[:rows] for t in graph.predict_on_batch(x)]
+        return post([np.asarray(t)[:rows] for t in graph.predict_on_batch(x)])
 
     # A compiled XLA:CPU graph runs one batch on about one core: batches in parallel threads use them all.
     with ThreadPoolExecutor(max(1, min(workers, -(-n // batch_size)))) as pool:
