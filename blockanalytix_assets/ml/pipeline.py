@@ -89,21 +89,16 @@ def train_address_model(
 ) -> RunResult:
     """address_risk_model on address_features + address_labels, beside its tree baseline."""
     from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.ml.accounts import ACCOUNT_CONFIG, FIT_KEYS
     from blockanalytix_assets.ml.data import address_split
     from blockanalytix_assets.ml.training import supervised_run
 
     tables = read_window(store, "address_features", window_ranges)
     split = address_split(tables, read_labels(store), list(ADDRESS_FEATURE_COLUMNS), val_fraction)
-    params = {"hidden": "128,64", "dropout": 0.2, "n_bins": 16, "window_ranges": window_ranges}
-    return supervised_run(
-        "address_risk_model",
-        model_name,
-        M.build_address_risk_model,
-        split,
-        params,
-        epochs,
-        min(batch_size, 256),
-    )
+    arch = {k: v for k, v in ACCOUNT_CONFIG.items() if k not in FIT_KEYS}  # the evaluate-accounts architecture
+    params = {**{k: str(v) for k, v in arch.items()}, "window_ranges": window_ranges}
+    build = lambda x: M.build_address_risk_model(x, **arch)  # noqa: E731
+    return supervised_run("address_risk_model", model_name, build, split, params, epochs, min(batch_size, 256))
 
 
 def train_forecaster(
