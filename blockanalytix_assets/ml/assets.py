@@ -250,21 +250,23 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     automation_condition=SCORING_CONDITION,
     freshness_policy=SCORES_FRESHNESS,
     description="Per-address risk score of the champion address_risk_model, ranked.",
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
 )
 def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
-    """Score the range's address_features with the champion address model (never trains)."""
+    """Score the ranges' address_features with the champion address model, loaded once per run (never trains)."""
     from blockanalytix_assets.ml import registry
     from blockanalytix_assets.ml.pipeline import read_labels
     from blockanalytix_assets.ml.scoring import score_addresses
     from blockanalytix_assets.ml.tracking import start_experiment
 
-    store, key = storage.storage(), context.partition_key
+    store = storage.storage()
     start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
     model = registry.load_champion(mlflow.address_model_name, "address_risk_model")
-    t0 = time.perf_counter()
-    table = score_addresses(
-        store.read("address_features", key), model.model, model.aux, model.version, read_labels(store)
-    )
-    store.write("address_risk_scores", key, table)
+    labels = read_labels(store)
+    for key in sorted(context.partition_keys):
+        t0 = time.perf_counter()
+        table = score_addresses(store.read("address_features", key), model.model, model.aux, model.version, labels)
+        store.write("address_risk_scores", key, table)
+        context.log.info(f"{key}: scored {table.num_rows} addresses")
     meta = _scored(mlflow, [model], store, "address_risk_scores", key, table, time.perf_counter() - t0)
     return dg.MaterializeResult(metadata=meta)

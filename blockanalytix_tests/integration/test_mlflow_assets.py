@@ -68,3 +68,41 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     assert len(runs) == 1
     assert runs[0].data.params["anomaly_classifier_version"] == "1"
     assert runs[0].data.metrics["rows"] == table.num_rows
+
+
+def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_path, mlflow_server):
+    import numpy as np
+    import pyarrow as pa
+
+    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.ml.assets import address_risk_model, address_risk_scores
+
+    rng = np.random.default_rng(5)
+    store = Storage(str(tmp_path / "data"))
+    keys = [f"{i * 100:09d}-{i * 100 + 99:09d}" for i in range(3)]
+    for i, key in enumerate(keys):
+        addresses = [f"0x{i:04x}{j:036x}" for j in range(200)]
+        cols = {c: rng.lognormal(size=200) for c in ADDRESS_FEATURE_COLUMNS}
+        store.write("address_features", key, pa.table({"address": addresses, **cols}))
+    labelled = [f"0x{i:04x}{j:036x}" for i in range(3) for j in range(0, 200, 9)]
+    store.write("address_labels", "all", pa.table({"address": labelled, "label": ["phishing"] * len(labelled)}))
+    resources = {
+        "storage": StorageResource(root=store.root),
+        "mlflow": MlflowResource(tracking_uri=mlflow_server, experiment_name="address-test",
+                                 address_model_name="address-risk"),
+    }  # fmt: skip
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", keys)
+    config = {"ops": {"address_risk_model": {"config": {"window_ranges": 3, "epochs": 1, "batch_size": 64}}}}
+    assert dg.materialize([address_risk_model], resources=resources, instance=instance, run_config=config).success
+
+    scored = dg.materialize(
+        [address_risk_scores], resources=resources, instance=instance,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+    )  # fmt: skip
+    assert scored.success
+    assert [store.exists("address_risk_scores", k) for k in keys] == [True, True, False]
+    table = store.read("address_risk_scores", keys[1]).to_pandas()
+    assert len(table) == 200 and sorted(table["rank"]) == list(range(1, 201)) and set(table["model_version"]) == {"1"}
+    logs = [e.user_message for e in instance.all_logs(scored.run_id)]
+    assert sum("scored 200 addresses" in m for m in logs) == 2  # one run, one model load, both ranges
