@@ -13,10 +13,10 @@ LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored a
 
 
 # anomaly_classifier settings, shared with the devnet cross-seed evaluation (blockanalytix_tests/evaluation):
-# an 8-bin quantile PLE into a 64-32 MLP; small batches and patience so early stopping on val PR-AUC does not
-# stop a run before it has taken enough steps (a few thousand training rows).
-CLASSIFIER_PARAMS: dict = {"hidden": (64, 32), "dropout": 0.1, "learning_rate": 2e-3, "n_bins": 8}
-CLASSIFIER_MAX_BATCH = 256
+# an 8-bin quantile PLE into a 64-32 MLP; batches of at most 512 and patience 10 so that early stopping on val
+# PR-AUC does not end a run before it has taken enough steps (the demo window has ~9k training rows).
+CLASSIFIER_PARAMS: dict = {"hidden": (64, 32), "dropout": 0.1, "learning_rate": 3e-3, "n_bins": 8}
+CLASSIFIER_MAX_BATCH = 512
 CLASSIFIER_PATIENCE = 10
 
 
