@@ -28,6 +28,14 @@ KINDS = ("anomaly_classifier", "transaction_autoencoder", "address_risk_model")
 MODEL_NAMES = {kind: f"rescore-{kind}" for kind in KINDS}
 
 
+def _evaluate(**kwargs) -> dg.EvaluateAutomationConditionsResult:
+    """One automation tick, in a worker thread: a session's browser fixture keeps an event loop on the main one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(dg.evaluate_automation_conditions, **kwargs).result()
+
+
 class GatedTrainer:
     """Registers a new version per call and lets the real gate decide on the score queued for that model."""
 
@@ -107,7 +115,7 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
     scored = dg.AssetSelection.assets(*SCORED)
     instance = dg.DagsterInstance.ephemeral()
     # The sensor has been ticking before any range exists (a first evaluation only sets the cursor).
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored)
     assert tick.total_requested == 0
     keys = [format_key(0, 99), format_key(100, 199)]
     instance.add_dynamic_partitions("block_ranges", keys)
@@ -118,10 +126,10 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
         assert first[kind].metadata["champion_promoted"].value is True
         assert first[kind].tags["dagster/data_version"] == "champion-1"
 
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {a: set(keys) for a in SCORED}  # both ranges are scored once a champion exists
     _land(instance, SCORED, keys)
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert tick.total_requested == 0
 
     # (a) A retrain the gate rejects: new materialisations of every model and of the labels, same champions,
@@ -132,35 +140,35 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
         assert kept[kind].metadata["model_version"].value == "2"
         assert kept[kind].tags["dagster/data_version"] == "champion-1"
     assert kept["address_labels"].tags["dagster/data_version"] == first["address_labels"].tags["dagster/data_version"]
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert tick.total_requested == 0
 
     # (b) The classifier's candidate wins: every scored range that uses the classifier is re-scored, nothing else.
     promoted = _retrain(instance, resources, trainer, {**dict.fromkeys(KINDS, 0.3), "anomaly_classifier": 0.9})
     assert promoted["anomaly_classifier"].tags["dagster/data_version"] == "champion-3"
     assert registry.champion_version(MODEL_NAMES["anomaly_classifier"]).version == "3"
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {"anomaly_scores": set(keys)}
     _land(instance, ("anomaly_scores",), keys)
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert tick.total_requested == 0
 
     # (c) A new range is still scored as soon as its inputs land, and only that range.
     new = format_key(200, 299)
     instance.add_dynamic_partitions("block_ranges", [new])
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert tick.total_requested == 0  # its features are not there yet
     _land(instance, PER_RANGE_INPUTS, [new])
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {a: {new} for a in SCORED}
     _land(instance, SCORED, [new])
 
     # A re-materialised range (new features) is re-scored alone; the other ranges are untouched.
     _land(instance, ("transaction_features",), [keys[0]])
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {"anomaly_scores": {keys[0]}, "transaction_clusters": {keys[0]}}
     _land(instance, ("anomaly_scores", "transaction_clusters"), [keys[0]])
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert tick.total_requested == 0
 
     # New label contents (a new list entry) re-score every range of every scored table, even with no new champion.
@@ -171,5 +179,5 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
     assert (
         relabelled["address_labels"].tags["dagster/data_version"] != kept["address_labels"].tags["dagster/data_version"]
     )
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {a: {*keys, new} for a in SCORED}
