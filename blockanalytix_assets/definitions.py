@@ -10,6 +10,7 @@ from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest import jobs as ingest_jobs
 from blockanalytix_assets.ingest import sensors as ingest_sensors
 from blockanalytix_assets.ml import assets as ml_assets
+from blockanalytix_assets.ml import sensors as ml_sensors
 from blockanalytix_assets.operations import jobs as ops_jobs
 from blockanalytix_assets.operations import schedules as ops_schedules
 from blockanalytix_assets.operations import sensors as ops_sensors
@@ -53,7 +54,12 @@ def build_definitions(deployment: str | None = None) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
         jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job, ops_schedules.training_job],
         schedules=[ops_schedules.nightly_repair_schedule, ops_schedules.daily_retrain_schedule],
-        sensors=[ingest_sensors.chain_head_sensor, ops_sensors.run_failure_alert_sensor, automation_sensor],
+        sensors=[
+            ingest_sensors.chain_head_sensor,
+            ops_sensors.run_failure_alert_sensor,
+            ml_sensors.champion_alias_sensor,
+            automation_sensor,
+        ],
         resources=k8s_resources() if deployment == "k8s" else local_resources(),
         executor=_executor(deployment),
     )

@@ -29,7 +29,12 @@ TRAINING = {"anomaly_classifier", "transaction_autoencoder", "address_risk_model
 PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"} - TRAINING
 EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job", "training_job"}
 EXPECTED_SCHEDULES = {"nightly_repair_schedule", "daily_retrain_schedule"}
-EXPECTED_SENSORS = {"chain_head_sensor", "run_failure_alert_sensor", "blockanalytix_automation_sensor"}
+EXPECTED_SENSORS = {
+    "chain_head_sensor",
+    "run_failure_alert_sensor",
+    "champion_alias_sensor",
+    "blockanalytix_automation_sensor",
+}
 EXPECTED_CHECKS = {
     "raw_blocks_complete",
     "raw_blocks_parent_hash_continuity",

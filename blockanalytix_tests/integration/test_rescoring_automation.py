@@ -181,3 +181,35 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
     )
     tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
     assert _requested(tick) == {a: {*keys, new} for a in SCORED}
+    _land(instance, SCORED, [*keys, new])
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert tick.total_requested == 0
+
+    # (d) A champion moved by hand in the MLflow UI: champion_alias_sensor records it as the model asset's data
+    # version (the sensor daemon stores the events it returns), and the ranges that use the model are re-scored.
+    from blockanalytix_assets.ml.sensors import champion_alias_sensor
+
+    context = dg.build_sensor_context(instance=instance, resources={"mlflow": resources["mlflow"]})
+    assert isinstance(champion_alias_sensor(context), dg.SkipReason)  # nothing moved outside Dagster yet
+    mlflow.MlflowClient().set_registered_model_alias(MODEL_NAMES["transaction_autoencoder"], "champion", "2")
+    result = champion_alias_sensor(context)
+    assert [e.asset_key.to_user_string() for e in result.asset_events] == ["transaction_autoencoder"]
+    assert result.asset_events[0].tags["dagster/data_version"] == "champion-2"
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    assert isinstance(champion_alias_sensor(context), dg.SkipReason)  # recorded once
+    tick = _evaluate(defs=defs, instance=instance, asset_selection=scored, cursor=tick.cursor)
+    assert _requested(tick) == {"anomaly_scores": {*keys, new}, "transaction_clusters": {*keys, new}}
+
+
+def test_champion_sensor_skips_quickly_when_mlflow_is_down():
+    import time
+
+    from blockanalytix_assets.ml.sensors import champion_alias_sensor
+
+    down = MlflowResource(tracking_uri="http://user:s3cret@127.0.0.1:9/")  # nothing listens on port 9
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources={"mlflow": down})
+    t0 = time.perf_counter()
+    result = champion_alias_sensor(context)
+    assert isinstance(result, dg.SkipReason) and "not answering" in result.skip_message
+    assert "s3cret" not in result.skip_message and time.perf_counter() - t0 < 10
