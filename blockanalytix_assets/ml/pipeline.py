@@ -6,18 +6,13 @@ import pandas as pd
 import pyarrow as pa
 
 from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml.models import CLASSIFIER_MAX_BATCH, CLASSIFIER_PARAMS, CLASSIFIER_PATIENCE
 from blockanalytix_assets.ml.training import RunResult, window_keys
 from blockanalytix_assets.storage import Storage
 
 LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
 
 
-# anomaly_classifier settings, shared with the devnet cross-seed evaluation (blockanalytix_tests/evaluation):
-# an 8-bin quantile PLE into a 64-32 MLP; batches of at most 512 and patience 10 so that early stopping on val
-# PR-AUC does not end a run before it has taken enough steps (the demo window has ~9k training rows).
-CLASSIFIER_PARAMS: dict = {"hidden": (64, 32), "dropout": 0.1, "learning_rate": 3e-3, "n_bins": 8}
-CLASSIFIER_MAX_BATCH = 512
-CLASSIFIER_PATIENCE = 10
 
 
 class MissingInputError(RuntimeError):

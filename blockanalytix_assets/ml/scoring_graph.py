@@ -15,6 +15,11 @@ MIN_BATCH = 1024
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
+def default_workers() -> int:
+    """Batches scored at once: several on TensorFlow, one elsewhere (JAX's predict step donates its state)."""
+    return WORKERS if keras.backend.backend() == "tensorflow" else 1
+
+
 class ScoringHead(layers.Layer):
     """Reconstruction error, top-k error features, nearest k-means centre and 2-D projection of the embedding."""
 
@@ -73,7 +78,7 @@ def run_scoring_graph(
     graph: keras.Model,
     columns: list[np.ndarray],
     batch_size: int = 65_536,
-    workers: int = WORKERS,
+    workers: int | None = None,
     post: Callable[[list[np.ndarray]], list[np.ndarray]] = list,
 ) -> list[np.ndarray]:
     """Score column arrays (one float32 array per feature) in row batches, several batches at a time.
@@ -94,6 +99,7 @@ def run_scoring_graph(
         return post([np.asarray(t)[:rows] for t in graph.predict_on_batch(x)])
 
     # A compiled XLA:CPU graph runs one batch on about one core: batches in parallel threads use them all.
+    workers = default_workers() if workers is None else workers
     with ThreadPoolExecutor(max(1, min(workers, -(-n // batch_size)))) as pool:
         outs = list(pool.map(batch, range(0, n, batch_size)))
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
