@@ -31,7 +31,11 @@ class TrainingConfig(dg.Config):
     window_ranges: int = Field(default=8, description="Latest ranges used; the later quarter validates.")
     epochs: int = Field(default=20, description="Maximum epochs (early stopping may end sooner).")
     val_fraction: float = Field(default=0.25, description="Share of the window's ranges used to validate.")
-    batch_size: int = Field(default=1024, description="Training batch size.")
+    batch_size: int | None = Field(
+        default=None,
+        description="Training batch size; unset: the model's own (anomaly_classifier 512, transaction_autoencoder "
+        "1024, address_risk_model 256). On a GPU pod raise it (4096+): at 512 each step is launch-bound.",
+    )
 
 
 class ForecasterConfig(dg.Config):

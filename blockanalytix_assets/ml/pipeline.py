@@ -11,8 +11,7 @@ from blockanalytix_assets.ml.training import RunResult, window_keys
 from blockanalytix_assets.storage import Storage
 
 LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
-
-
+AUTOENCODER_BATCH, ADDRESS_BATCH = 1024, 256  # default training batches (the classifier's is in models.py)
 
 
 class MissingInputError(RuntimeError):
@@ -47,7 +46,7 @@ def train_classifier(
     window_ranges: int,
     epochs: int,
     val_fraction: float = 0.25,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
 ) -> RunResult:
     """anomaly_classifier on transaction_features + address_labels, beside its tree baseline."""
     from blockanalytix_assets.ml.training import supervised_run
@@ -55,7 +54,7 @@ def train_classifier(
     split = _transaction_window_split(store, window_ranges, val_fraction)
     params = {**{k: str(v) for k, v in CLASSIFIER_PARAMS.items()}, "window_ranges": window_ranges}
     build = lambda x: M.build_anomaly_classifier(x, **CLASSIFIER_PARAMS)  # noqa: E731
-    batch = min(batch_size, CLASSIFIER_MAX_BATCH)
+    batch = batch_size or CLASSIFIER_MAX_BATCH
     return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch, CLASSIFIER_PATIENCE)
 
 
@@ -65,13 +64,13 @@ def train_autoencoder(
     window_ranges: int,
     epochs: int,
     val_fraction: float = 0.25,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
 ) -> RunResult:
     """transaction_autoencoder with its k-means clusters and 2-D projection."""
     from blockanalytix_assets.ml.unsupervised import autoencoder_run
 
     split = _transaction_window_split(store, window_ranges, val_fraction)
-    return autoencoder_run(model_name, split, epochs, batch_size=batch_size)
+    return autoencoder_run(model_name, split, epochs, batch_size=batch_size or AUTOENCODER_BATCH)
 
 
 def train_address_model(
@@ -80,7 +79,7 @@ def train_address_model(
     window_ranges: int,
     epochs: int,
     val_fraction: float = 0.25,
-    batch_size: int = 256,
+    batch_size: int | None = None,
 ) -> RunResult:
     """address_risk_model on address_features + address_labels, beside its tree baseline."""
     from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
@@ -93,7 +92,7 @@ def train_address_model(
     arch = {k: v for k, v in ACCOUNT_CONFIG.items() if k not in FIT_KEYS}  # the evaluate-accounts architecture
     params = {**{k: str(v) for k, v in arch.items()}, "window_ranges": window_ranges}
     build = lambda x: M.build_address_risk_model(x, **arch)  # noqa: E731
-    return supervised_run("address_risk_model", model_name, build, split, params, epochs, min(batch_size, 256))
+    return supervised_run("address_risk_model", model_name, build, split, params, epochs, batch_size or ADDRESS_BATCH)
 
 
 def train_forecaster(

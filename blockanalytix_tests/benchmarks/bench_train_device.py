@@ -17,6 +17,7 @@ import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -26,6 +27,7 @@ from blockanalytix_assets.ml.scoring_graph import build_scoring_graph, run_scori
 
 N_FEATURES = 27
 PROBE_ROWS = 10_000
+RESULTS = Path(__file__).parent / "results" / "train_device.json"
 
 
 def synthetic(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +123,20 @@ def check(folder: str) -> dict:
     rel = float(np.linalg.norm(ours - theirs) / np.linalg.norm(theirs))
     return {"backend": keras.backend.backend(), "rows": PROBE_ROWS, "relative_error": rel,
             "max_abs_diff": float(np.abs(ours - theirs).max()), "ok": bool(rel < 1e-3)}  # fmt: skip
+
+
+def run(rows: int = 1_000_000, epochs: int = 3, batches: tuple[int, ...] = (512, 4096)) -> dict:
+    """`make bench`: this machine's figures; results/train_device.json keeps the GPU machine's beside them."""
+    x, y = synthetic(rows)
+    runs = [bench(x, y, b, epochs, "here")[0] for b in batches]
+    recorded = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    recorded.setdefault("here", {})[keras.backend.backend()] = runs
+    RESULTS.write_text(json.dumps(recorded, indent=1) + "\n")
+    figures = {"backend": keras.backend.backend()}
+    for r in runs:
+        b = r["batch_size"]
+        figures |= {f"epoch_s_batch_{b}": r["epoch_s"], f"train_samples_per_s_batch_{b}": r["train_samples_per_s"]}
+    return figures
 
 
 def main() -> None:

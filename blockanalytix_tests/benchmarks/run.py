@@ -22,6 +22,8 @@ BENCHES = (
                               "ratio_to_io_floor", "peak_rss_gb")),
     ("bench_scoring", False, ("rows", "seconds_median", "tx_per_s_median", "model_load_seconds",
                               "classifier_train_samples_per_s")),
+    ("bench_train_device", False, ("backend", "epoch_s_batch_512", "train_samples_per_s_batch_512",
+                                   "epoch_s_batch_4096", "train_samples_per_s_batch_4096")),
 )  # fmt: skip
 
 

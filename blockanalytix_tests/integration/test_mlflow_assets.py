@@ -35,10 +35,11 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     assert "no champion for assets-clf: materialise anomaly_classifier first" in str(failure.event_specific_data)
     assert not store.exists("anomaly_scores", key)
 
-    config = {"window_ranges": 3, "epochs": 1, "batch_size": 256}
+    config = {"window_ranges": 3, "epochs": 1}  # the classifier's batch is set (above its 512 default), the AE's not
     trained = dg.materialize(
         [anomaly_classifier, transaction_autoencoder], resources=resources, instance=instance,
-        run_config={"ops": {"anomaly_classifier": {"config": config}, "transaction_autoencoder": {"config": config}}},
+        run_config={"ops": {"anomaly_classifier": {"config": {**config, "batch_size": 1024}},
+                            "transaction_autoencoder": {"config": config}}},
     )  # fmt: skip
     meta = trained.asset_materializations_for_node("anomaly_classifier")[0].metadata
     assert meta["model_version"].value == "1" and meta["champion_promoted"].value is True
@@ -67,6 +68,9 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     )
     assert len(runs) == 1
     assert runs[0].data.params["anomaly_classifier_version"] == "1"
+    batches = {r.data.tags["model_kind"]: r.data.params.get("batch_size") for r in client.search_runs(
+        [experiment.experiment_id], filter_string="tags.model_kind != ''")}  # fmt: skip
+    assert batches["anomaly_classifier"] == "1024" and batches["transaction_autoencoder"] == "1024"
     assert runs[0].data.metrics["rows"] == table.num_rows
 
 
