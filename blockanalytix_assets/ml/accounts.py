@@ -18,12 +18,14 @@ HELD_OUT_DIGITS = frozenset("cdef")
 ID_COLUMNS = {"unnamed_0", "index"}
 # Frozen address_risk_model settings, selected by 5-fold CV on the training accounts only
 # (blockanalytix_tests/evaluation/kaggle_cv.py, results/kaggle_cv.json); never tuned on the held-out accounts.
-# Chosen: 32-bin PLE alone (no z-score path), no class weights (F1 at 0.5, like the tree).
+# Chosen: 64-bin PLE alone (no z-score path), each feature's bins through its own 8-unit ReLU layer (PLE-linear
+# embeddings), no class weights (F1 at 0.5, like the tree).
 ACCOUNT_CONFIG: dict = {
-    "n_bins": 32,
+    "n_bins": 64,
     "hidden": (128, 64),
     "dropout": 0.2,
     "zscore": False,
+    "embed": 8,
     "epochs": 40,
     "balanced": False,
 }
@@ -67,16 +69,20 @@ def feature_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return df[columns].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(np.float32)
 
 
-FIT_KEYS = ("epochs", "batch_size", "balanced")
+FIT_KEYS = ("epochs", "batch_size", "balanced", "cosine", "target_bins")
 
 
 def fit_address_model(
     x: np.ndarray, y: np.ndarray, config: dict, seed: int, epochs: int = 40, batch_size: int = 128
 ) -> keras.Model:
-    """One address_risk_model; `config` holds builder keywords and optionally epochs, batch_size, balanced."""
-    fit = {"epochs": epochs, "batch_size": batch_size, "balanced": True}
+    """One address_risk_model; `config` holds builder keywords and optionally epochs, batch_size, balanced, cosine."""
+    fit = {"epochs": epochs, "batch_size": batch_size, "balanced": True, "cosine": False}
     fit.update({k: config[k] for k in FIT_KEYS if k in config})
     build = {k: v for k, v in config.items() if k not in FIT_KEYS}
+    if fit["cosine"]:  # anneal the learning rate to 0 at the end of the last epoch
+        build["decay_steps"] = fit["epochs"] * -(-len(y) // fit["batch_size"])
+    if config.get("target_bins"):  # PLE bin edges from per-feature trees on these training labels
+        build["y_train"] = y
     model = M.build_address_risk_model(x, seed=seed, name=f"address_risk_model_s{seed}", **build)
     weights = M.class_weights(y) if fit["balanced"] else None
     model.fit(x, y, epochs=fit["epochs"], batch_size=fit["batch_size"], verbose=0, class_weight=weights)

@@ -34,7 +34,7 @@ class TrainingConfig(dg.Config):
     batch_size: int | None = Field(
         default=None,
         description="Training batch size; unset: the model's own (anomaly_classifier 512, transaction_autoencoder "
-        "1024, address_risk_model 256). On a GPU pod raise it (4096+): at 512 each step is launch-bound.",
+        "256, address_risk_model 256). On a GPU pod raise it (4096+): at 512 each step is launch-bound.",
     )
 
 

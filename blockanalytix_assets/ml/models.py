@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
+
+from blockanalytix_assets.ml.layers import (  # noqa: F401  (re-exported: builders' callers and tests use M.<name>)
+    PerFeatureDense,
+    PiecewiseLinearEncoding,
+    QuantileTransform,
+    SignedLog1p,
+    heavy_tailed,
+    quantile_edges,
+    quantile_knots,
+    signed_log1p,
+    target_edges,
+)
 
 SEED = 42
 
@@ -19,69 +31,6 @@ CLASSIFIER_PATIENCE = 10
 def set_seed(seed: int = SEED) -> None:
     """Fix Python, numpy and backend seeds so that training is repeatable."""
     keras.utils.set_random_seed(seed)
-
-
-@keras.saving.register_keras_serializable(package="blockanalytix")
-class SignedLog1p(layers.Layer):
-    """sign(x) * log1p(|x|) on the masked columns (all when mask is None); keeps the sign of balances."""
-
-    def __init__(self, mask: list[float] | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.mask = None if mask is None else [float(m) for m in mask]
-
-    def call(self, x):
-        logged = ops.sign(x) * ops.log1p(ops.abs(x))
-        if self.mask is None:
-            return logged
-        m = ops.convert_to_tensor(np.asarray(self.mask, dtype="float32"))
-        return m * logged + (1.0 - m) * x
-
-    def get_config(self):
-        return {**super().get_config(), "mask": self.mask}
-
-
-def heavy_tailed(x: np.ndarray, limit: float = 1e3) -> np.ndarray:
-    """1.0 for columns whose training magnitude exceeds `limit` (raw amounts, gas ratios), else 0.0."""
-    x = np.asarray(x, dtype="float64")
-    return (np.abs(x).max(axis=0) > limit).astype("float32") if len(x) else np.zeros(x.shape[1], "float32")
-
-
-def signed_log1p(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """numpy twin of SignedLog1p."""
-    logged = np.sign(x) * np.log1p(np.abs(x))
-    return logged if mask is None else mask * logged + (1.0 - mask) * x
-
-
-@keras.saving.register_keras_serializable(package="blockanalytix")
-class PiecewiseLinearEncoding(layers.Layer):
-    """Piecewise-linear encoding of each feature over its training quantile bins (Gorishniy et al. 2022)."""
-
-    def __init__(self, n_features: int, n_bins: int, edges: np.ndarray | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.n_features = n_features
-        self.n_bins = n_bins
-        self._initial_edges = edges
-
-    def build(self, input_shape):
-        shape = (self.n_features, self.n_bins)
-        self.lower = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="lower")
-        self.width = self.add_weight(shape=shape, initializer="ones", trainable=False, name="width")
-        if self._initial_edges is not None:
-            e = np.asarray(self._initial_edges, dtype="float32")
-            self.lower.assign(e[:, :-1])
-            self.width.assign(np.maximum(e[:, 1:] - e[:, :-1], 1e-6))
-
-    def call(self, x):
-        z = (ops.expand_dims(x, -1) - self.lower) / self.width
-        return ops.reshape(ops.clip(z, 0.0, 1.0), (-1, self.n_features * self.n_bins))
-
-    def get_config(self):
-        return {**super().get_config(), "n_features": self.n_features, "n_bins": self.n_bins}
-
-
-def quantile_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
-    """Per-feature bin edges at evenly spaced quantiles, shape (features, n_bins + 1)."""
-    return np.quantile(np.asarray(x, dtype="float64"), np.linspace(0, 1, n_bins + 1), axis=0).T
 
 
 def _normaliser(x_train: np.ndarray, log_transform: bool | str, inputs):
@@ -144,15 +93,24 @@ def build_anomaly_classifier(
 def build_transaction_autoencoder(
     x_train: np.ndarray,
     hidden: int = 32,
-    bottleneck: int = 8,
+    bottleneck: int = 3,
     learning_rate: float = 1e-3,
     log_transform: bool = True,
     seed: int = SEED,
+    n_quantiles: int = 16,
 ) -> keras.Model:
-    """Autoencoder that reconstructs the normalised features; the `bottleneck` layer is the embedding."""
+    """Autoencoder that reconstructs the normalised features; the `bottleneck` layer is the embedding.
+
+    n_quantiles > 0: the `normalize` layer is a QuantileTransform fitted on x_train (log_transform unused);
+    0: signed log1p (log_transform) and z-scores, as models before the quantile transform were built.
+    """
     set_seed(seed)
     inputs = keras.Input(shape=(x_train.shape[1],), name="features")
-    normed = _normaliser(x_train, log_transform, inputs)
+    if n_quantiles > 0:
+        knots, cdf = quantile_knots(x_train, n_quantiles)
+        normed = QuantileTransform(x_train.shape[1], n_quantiles, knots, cdf, name="normalize")(inputs)
+    else:
+        normed = _normaliser(x_train, log_transform, inputs)
     h = layers.Dense(hidden, activation="relu", name="encoder_hidden")(normed)
     code = layers.Dense(bottleneck, name="bottleneck")(h)
     h = layers.Dense(hidden, activation="relu", name="decoder_hidden")(code)
@@ -183,13 +141,28 @@ def build_address_risk_model(
     learning_rate: float = 1e-3,
     l2: float = 1e-5,
     zscore: bool = True,
+    embed: int = 0,
+    decay_steps: int = 0,
+    label_smoothing: float = 0.0,
+    y_train: np.ndarray | None = None,
     seed: int = SEED,
     name: str = "address_risk_model",
 ) -> keras.Model:
     """MLP on address features: signed log1p + normalisation beside a piecewise-linear quantile encoding."""
+    # embed > 0: each feature's PLE bins go through its own `embed`-unit ReLU layer (PLE alone, zscore=False);
+    # decay_steps > 0: cosine decay of the learning rate to 0 over that many optimizer steps;
+    # y_train given: target-aware PLE bins from per-feature decision trees instead of quantiles (PLE alone).
     set_seed(seed)
     inputs = keras.Input(shape=(x_train.shape[1],), name="features")
-    h = _encoded(x_train, inputs, "all", n_bins, zscore)
+    if y_train is not None and not zscore and n_bins > 0:
+        edges = target_edges(x_train, y_train, n_bins)
+        h = PiecewiseLinearEncoding(x_train.shape[1], n_bins, edges=edges, name="ple")(inputs)
+    else:
+        h = _encoded(x_train, inputs, "all", n_bins, zscore)
+    if embed > 0:
+        if zscore or n_bins <= 0:
+            raise ValueError("embed needs the PLE alone (zscore=False, n_bins > 0)")
+        h = PerFeatureDense(x_train.shape[1], n_bins, embed, seed=seed, name="ple_embedding")(h)
     reg = keras.regularizers.L2(l2) if l2 else None
     for i, units in enumerate(hidden):
         h = layers.Dense(units, activation="relu", kernel_regularizer=reg, name=f"dense_{i}")(h)
@@ -197,7 +170,9 @@ def build_address_risk_model(
             h = layers.Dropout(dropout, seed=seed + i, name=f"dropout_{i}")(h)
     out = layers.Dense(1, activation="sigmoid", name="probability")(h)
     model = keras.Model(inputs, out, name=name)
-    model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy", metrics=classifier_metrics())
+    lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps > 0 else learning_rate
+    loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+    model.compile(keras.optimizers.Adam(lr), loss, metrics=classifier_metrics())
     return model
 
 

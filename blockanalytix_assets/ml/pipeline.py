@@ -11,7 +11,7 @@ from blockanalytix_assets.ml.training import RunResult, window_keys
 from blockanalytix_assets.storage import Storage
 
 LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
-AUTOENCODER_BATCH, ADDRESS_BATCH = 1024, 256  # default training batches (the classifier's is in models.py)
+AUTOENCODER_BATCH, ADDRESS_BATCH = 256, 256  # default training batches (the classifier's is in models.py)
 
 
 class MissingInputError(RuntimeError):

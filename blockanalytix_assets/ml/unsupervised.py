@@ -13,6 +13,12 @@ from blockanalytix_assets.ml import registry, tracking
 from blockanalytix_assets.ml.evaluation import safe_binary_report
 from blockanalytix_assets.ml.training import RunResult, Split, reference_quantiles
 
+# transaction_autoencoder settings (pipeline, devnet cross-seed evaluation), fitted on the rows that touch no labelled
+# address (normal_rows: 0.49 -> 0.62 PR-AUC on a seed-7 hold-out): a 16-quantile CDF transform into a
+# 3-unit bottleneck. A wider bottleneck (8) or longer training also learns to reconstruct the labelled patterns,
+# which are ~16% of the devnet's transactions. Batches of 256 (pipeline.AUTOENCODER_BATCH) give it the steps.
+AUTOENCODER_PARAMS: dict = {"hidden": 32, "bottleneck": 3, "learning_rate": 1e-3, "n_quantiles": 16}
+
 
 def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean squared error per row, embedding) in one forward pass."""
@@ -57,16 +63,22 @@ def fit_projection(embedding: np.ndarray, sample: int = 20000, seed: int = 0) ->
     return {"pca_mean": pca.mean_.tolist(), "pca_components": components.tolist()}
 
 
+def normal_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rows that touch no labelled address (all rows when every one is labelled): what the autoencoder learns."""
+    normal = ~np.asarray(y, dtype=bool)
+    return x[normal] if normal.any() else x
+
+
 def autoencoder_run(
     model_name: str,
     split: Split,
     epochs: int,
     params: dict | None = None,
-    batch_size: int = 1024,
+    batch_size: int = 256,
     patience: int = 3,
 ) -> RunResult:
     """Train the autoencoder, fit clusters and projection, log, register and apply the champion gate."""
-    params = {"hidden": 32, "bottleneck": 8, "learning_rate": 1e-3, "log_transform": False, **(params or {})}
+    params = {**AUTOENCODER_PARAMS, **(params or {})}
     labelled = bool(split.y_val.any()) and not bool(split.y_val.all())
     metric, higher = ("val_pr_auc", True) if labelled else ("val_reconstruction_mse", False)
     with mlflow.start_run(run_name="transaction_autoencoder") as run:
@@ -87,14 +99,16 @@ def autoencoder_run(
                 "gate_metric": metric,
             }
         )
-        ae = M.build_transaction_autoencoder(split.x_train, **params)
+        x_fit, x_stop = normal_rows(split.x_train, split.y_train), normal_rows(split.x_val, split.y_val)
+        mlflow.log_params({"fit_rows": "unlabelled", "n_fit": len(x_fit)})
+        ae = M.build_transaction_autoencoder(x_fit, **params)
         _, normaliser, _ = M.autoencoder_views(ae)
-        y_train = M.predict_big(normaliser, split.x_train)
-        val = (split.x_val, M.predict_big(normaliser, split.x_val)) if len(split.x_val) else None
+        y_train = M.predict_big(normaliser, x_fit)
+        val = (x_stop, M.predict_big(normaliser, x_stop)) if len(x_stop) else None
         stop = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)] if val else []
         t0 = time.perf_counter()
         hist = ae.fit(
-            split.x_train,
+            x_fit,
             y_train,
             epochs=epochs,
             batch_size=batch_size,
@@ -103,7 +117,7 @@ def autoencoder_run(
             callbacks=[tracking.EpochLogger(), *stop],
         )
         seconds = time.perf_counter() - t0
-        sps = len(split.x_train) * len(hist.history["loss"]) / max(seconds, 1e-9)
+        sps = len(x_fit) * len(hist.history["loss"]) / max(seconds, 1e-9)
         err_train, code_train = reconstruction_errors(ae, split.x_train)
         err_val, _ = reconstruction_errors(ae, split.x_val) if len(split.x_val) else (np.zeros(0), None)
         kmeans, silhouettes = choose_clusters(code_train)

@@ -59,7 +59,7 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     from blockanalytix_assets.ml import models as M
     from blockanalytix_assets.ml import pipeline as P
     from blockanalytix_assets.ml.evaluation import safe_binary_report
-    from blockanalytix_assets.ml.unsupervised import reconstruction_errors
+    from blockanalytix_assets.ml.unsupervised import AUTOENCODER_PARAMS, normal_rows, reconstruction_errors
 
     t0 = time.perf_counter()
     df_a, x_a, lab_a = _load(train_root, train_labels)
@@ -70,7 +70,7 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     order = np.argsort(df_a["block_number"].to_numpy(), kind="stable")  # by block order: no leakage in time
     cut = int(len(order) * 0.75)
     tr, va = order[:cut], order[cut:]
-    # Same model settings as ml/pipeline.py (classifier) and ml/unsupervised.py (autoencoder, no log transform).
+    # Same model settings as ml/pipeline.py (classifier) and ml/unsupervised.py (autoencoder).
     clf = M.build_anomaly_classifier(x_a[tr], **P.CLASSIFIER_PARAMS)
     stop = [M.early_stopping_on_pr_auc(P.CLASSIFIER_PATIENCE)] if y_a[va].any() else []
     t_fit = time.perf_counter()
@@ -78,10 +78,12 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
                    batch_size=P.CLASSIFIER_MAX_BATCH, verbose=0, class_weight=M.class_weights(y_a[tr]),
                    callbacks=stop)  # fmt: skip
     fit_seconds = time.perf_counter() - t_fit
-    ae = M.build_transaction_autoencoder(x_a[tr], log_transform=False)
+    # Like ml/unsupervised.autoencoder_run: it learns the transactions that touch no labelled address.
+    ae_tr, ae_va = normal_rows(x_a[tr], y_a[tr]), normal_rows(x_a[va], y_a[va])
+    ae = M.build_transaction_autoencoder(ae_tr, **AUTOENCODER_PARAMS)
     _, normaliser, _ = M.autoencoder_views(ae)
-    ae_val = (x_a[va], M.predict_big(normaliser, x_a[va]))
-    ae_hist = ae.fit(x_a[tr], M.predict_big(normaliser, x_a[tr]), validation_data=ae_val, epochs=epochs,
+    ae_val = (ae_va, M.predict_big(normaliser, ae_va))
+    ae_hist = ae.fit(ae_tr, M.predict_big(normaliser, ae_tr), validation_data=ae_val, epochs=epochs,
                      batch_size=256, verbose=0,
                      callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)])  # fmt: skip
     tree = HistGradientBoostingClassifier(random_state=0).fit(x_a[tr], y_a[tr])
@@ -101,6 +103,8 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
             "fit_seconds": round(fit_seconds, 1),
             "train_samples_per_s": round(len(tr) * len(hist.history["loss"]) / fit_seconds),
         },
+        "autoencoder": {**{k: str(v) for k, v in AUTOENCODER_PARAMS.items()}, "batch_size": 256, "patience": 3,
+                        "fit_rows": "unlabelled", "n_fit": int(len(ae_tr))},
         "negatives_in_test": int((typ_b == "").sum()),
         "typologies": {},
     }

@@ -21,10 +21,11 @@ METRICS = ("roc_auc", "pr_auc", "f1", "recall_at_1pct_fpr")
 
 
 def candidates() -> dict[str, dict]:
-    """Candidate address_risk_model settings (builder keywords plus fit keywords: epochs, balanced)."""
+    """Candidate address_risk_model settings (builder keywords plus fit keywords: epochs, balanced, cosine)."""
     from blockanalytix_assets.ml.accounts import ACCOUNT_CONFIG
 
     base = {"n_bins": 16, "hidden": (128, 64), "dropout": 0.2, "epochs": 40, "balanced": True}
+    ple32 = {**base, "balanced": False, "zscore": False, "n_bins": 32}  # the setting frozen before embed8_b64
     return {
         "previous_default": base,
         "unweighted": {**base, "balanced": False},
@@ -33,6 +34,13 @@ def candidates() -> dict[str, dict]:
         "ple_only_32_e20": {**base, "balanced": False, "zscore": False, "n_bins": 32, "epochs": 20},
         "ple_only_64": {**base, "balanced": False, "zscore": False, "n_bins": 64},
         "frozen": dict(ACCOUNT_CONFIG),
+        "cos40": {**ple32, "cosine": True},
+        "embed8": {**ple32, "embed": 8},
+        "embed16": {**ple32, "embed": 16},
+        "embed8_do3": {**ple32, "embed": 8, "dropout": 0.3},
+        "embed8_b64": {**ple32, "embed": 8, "n_bins": 64},  # frozen since (ACCOUNT_CONFIG)
+        "tbins32": {**ple32, "target_bins": True},
+        "tbins32_embed8": {**ple32, "target_bins": True, "embed": 8},
     }
 
 

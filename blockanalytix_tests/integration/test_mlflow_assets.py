@@ -70,7 +70,7 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     assert runs[0].data.params["anomaly_classifier_version"] == "1"
     batches = {r.data.tags["model_kind"]: r.data.params.get("batch_size") for r in client.search_runs(
         [experiment.experiment_id], filter_string="tags.model_kind != ''")}  # fmt: skip
-    assert batches["anomaly_classifier"] == "1024" and batches["transaction_autoencoder"] == "1024"
+    assert batches["anomaly_classifier"] == "1024" and batches["transaction_autoencoder"] == "256"
     assert runs[0].data.metrics["rows"] == table.num_rows
 
 

@@ -70,6 +70,8 @@ def test_training_round_registers_champion_and_scores(world, mlflow_server):
     assert baseline.data.tags["baseline_for_run"] == clf.run_id and "val_pr_auc" in baseline.data.metrics
     assert not any("rpc" in k.lower() or "secret" in k.lower() for k in run.data.params)
     assert client.get_model_version_by_alias(CLASSIFIER, "champion").version == "1"
+    ae_params = client.get_run(ae.run_id).data.params  # the autoencoder learns only unlabelled transactions
+    assert ae_params["fit_rows"] == "unlabelled" and int(ae_params["n_fit"]) == int((split.y_train == 0).sum())
 
     loaded_clf = registry.load_champion(CLASSIFIER, "anomaly_classifier")
     loaded_ae = registry.load_champion(AUTOENCODER, "transaction_autoencoder")

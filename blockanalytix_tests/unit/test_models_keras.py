@@ -33,8 +33,26 @@ def test_classifier_and_autoencoder_shapes_and_views():
     normed, recon, code = M.predict_big(scorer, x, batch_size=100)
     assert code.shape == (256, 3) and recon.shape == normed.shape == (256, 6)
     assert np.allclose(code, M.predict_big(encoder, x), atol=1e-5)
-    # The normalisation layer was adapted on the training rows: mean ~0, std ~1.
-    assert np.allclose(M.predict_big(normaliser, x).mean(0), 0, atol=1e-4)
+    # The quantile transform was fitted on the training rows: about uniform on [-sqrt(3), sqrt(3)], unit variance.
+    normed = M.predict_big(normaliser, x)
+    assert np.allclose(normed.mean(0), 0, atol=0.02) and np.allclose(normed.std(0), 1, atol=0.05)
+    assert np.abs(normed).max() <= np.sqrt(3) + 1e-5
+
+
+def test_autoencoder_quantile_transform_ranks_round_trips_and_legacy_path(tmp_path):
+    x = np.c_[np.arange(100.0), np.r_[np.zeros(90), np.ones(10)]].astype(np.float32)
+    ae = M.build_transaction_autoencoder(x, hidden=4, bottleneck=2, n_quantiles=8)
+    layer = ae.get_layer("normalize")
+    assert isinstance(layer, M.QuantileTransform)
+    probe = np.array([[-1e9, 0.0], [49.5, 1.0], [1e9, 0.5]], dtype=np.float32)
+    cdf = keras.ops.convert_to_numpy(layer(probe)) / np.sqrt(12.0) + 0.5
+    # Mid-rank CDF: the median maps to 0.5, a 0/1 flag set in 10% of rows to 0.45 / 0.95, out-of-range clips.
+    assert np.allclose(cdf[:, 0], [0.005, 0.5, 0.995], atol=1e-5) and np.allclose(cdf[:2, 1], [0.45, 0.95])
+    ae.save(tmp_path / "ae.keras")
+    again = keras.saving.load_model(tmp_path / "ae.keras")
+    assert np.allclose(M.predict_big(ae, probe), M.predict_big(again, probe), atol=1e-6)
+    legacy = M.build_transaction_autoencoder(x, hidden=4, bottleneck=2, n_quantiles=0)
+    assert isinstance(legacy.get_layer("normalize"), keras.layers.Normalization)
 
 
 def test_forecaster_starts_at_last_value_and_class_weights():
@@ -91,3 +109,24 @@ def test_address_model_without_zscore_path():
     model = M.build_address_risk_model(x, hidden=(4,), n_bins=4, zscore=False)
     names = {layer.name for layer in model.layers}
     assert "ple" in names and "normalize" not in names and "concat" not in names
+
+
+def test_address_model_per_feature_ple_embedding_round_trips(tmp_path):
+    x = np.random.default_rng(5).random((60, 3)).astype(np.float32)
+    model = M.build_address_risk_model(x, hidden=(4,), n_bins=4, zscore=False, embed=2, decay_steps=10)
+    emb = model.get_layer("ple_embedding")
+    assert tuple(emb.kernel.shape) == (3, 4, 2)
+    assert keras.ops.convert_to_numpy(emb(np.zeros((1, 12), np.float32))).shape == (1, 6)
+    model.save(tmp_path / "e.keras")
+    again = keras.saving.load_model(tmp_path / "e.keras")
+    assert np.allclose(M.predict_big(model, x), M.predict_big(again, x), atol=1e-6)
+
+
+def test_target_edges_split_where_the_label_changes():
+    x = np.linspace(0, 10, 200, dtype=np.float32)[:, None]
+    y = (x[:, 0] > 7.0).astype(int)
+    edges = M.target_edges(x, y, n_bins=4, min_leaf=5)
+    assert edges.shape == (1, 5) and (np.diff(edges, axis=1) >= 0).all()
+    assert edges[0, 0] == 0.0 and edges[0, -1] == 10.0 and np.isclose(edges[0, -2], 7.0, atol=0.06)
+    model = M.build_address_risk_model(x, hidden=(4,), n_bins=4, zscore=False, y_train=y)
+    assert np.allclose(keras.ops.convert_to_numpy(model.get_layer("ple").lower), edges[:, :-1])

@@ -64,3 +64,13 @@ def test_fit_address_model_takes_fit_settings_from_the_config():
     config = {"n_bins": 4, "hidden": (4,), "zscore": False, "epochs": 2, "balanced": False, "batch_size": 16}
     model = fit_address_model(x, y, config, seed=0, epochs=99)
     assert len(model.history.history["loss"]) == 2 and "normalize" not in {layer.name for layer in model.layers}
+
+
+def test_fit_address_model_cosine_decay_ends_at_zero():
+    from blockanalytix_assets.ml.accounts import fit_address_model
+
+    x = np.random.default_rng(6).random((40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype("int32")
+    config = {"n_bins": 4, "hidden": (4,), "zscore": False, "epochs": 2, "balanced": False, "cosine": True}
+    model = fit_address_model(x, y, config, seed=0, batch_size=16)
+    assert int(model.optimizer.iterations.numpy()) == 6 and float(model.optimizer.learning_rate.numpy()) == 0.0
