@@ -2,6 +2,8 @@
 
 import os
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +47,10 @@ def test_command_line_carries_the_options(tmp_path):
 
 def test_stop_pid_checks_the_name_and_stops(tmp_path):
     proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    cmdline = Path(f"/proc/{proc.pid}/cmdline")
+    deadline = time.monotonic() + 5
+    while b"sleep" not in cmdline.read_bytes() and time.monotonic() < deadline:  # until exec has happened:
+        time.sleep(0.01)  # a process caught mid-exec has no command line and counts as a match
     try:
         assert not stop_pid(proc.pid, "anvil")  # not ours to stop: name differs
         assert pid_alive(proc.pid)
