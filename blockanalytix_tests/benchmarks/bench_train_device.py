@@ -80,8 +80,8 @@ def fused_graph(clf: keras.Model, x: np.ndarray) -> keras.Model:
     ae = M.build_transaction_autoencoder(x[:200_000])
     normed = M.predict_big(M.autoencoder_views(ae)[1], x[:200_000])
     ae.fit(x[:200_000], normed, epochs=1, batch_size=4096, verbose=0)
-    rng = np.random.default_rng(1)
-    return build_scoring_graph(clf, ae, rng.normal(size=(6, 8)), np.zeros(8), rng.normal(size=(2, 8)))
+    rng, width = np.random.default_rng(1), ae.get_layer("bottleneck").units
+    return build_scoring_graph(clf, ae, rng.normal(size=(6, width)), np.zeros(width), rng.normal(size=(2, width)))
 
 
 def bench(x: np.ndarray, y: np.ndarray, batch: int, epochs: int, label: str) -> tuple[dict, keras.Model]:
