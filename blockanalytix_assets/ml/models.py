@@ -143,7 +143,6 @@ def build_address_risk_model(
     zscore: bool = True,
     embed: int = 0,
     decay_steps: int = 0,
-    label_smoothing: float = 0.0,
     y_train: np.ndarray | None = None,
     seed: int = SEED,
     name: str = "address_risk_model",
@@ -171,8 +170,7 @@ def build_address_risk_model(
     out = layers.Dense(1, activation="sigmoid", name="probability")(h)
     model = keras.Model(inputs, out, name=name)
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps > 0 else learning_rate
-    loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
-    model.compile(keras.optimizers.Adam(lr), loss, metrics=classifier_metrics())
+    model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=classifier_metrics())
     return model
 
 

@@ -11,7 +11,7 @@ from blockanalytix_assets.ml.training import RunResult, window_keys
 from blockanalytix_assets.storage import Storage
 
 LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
-AUTOENCODER_BATCH, ADDRESS_BATCH = 256, 256  # default training batches (the classifier's is in models.py)
+ADDRESS_BATCH = 256  # default training batch (the classifier's is in models.py, the autoencoder's in unsupervised.py)
 
 
 class MissingInputError(RuntimeError):
@@ -67,7 +67,7 @@ def train_autoencoder(
     batch_size: int | None = None,
 ) -> RunResult:
     """transaction_autoencoder with its k-means clusters and 2-D projection."""
-    from blockanalytix_assets.ml.unsupervised import autoencoder_run
+    from blockanalytix_assets.ml.unsupervised import AUTOENCODER_BATCH, autoencoder_run
 
     split = _transaction_window_split(store, window_ranges, val_fraction)
     return autoencoder_run(model_name, split, epochs, batch_size=batch_size or AUTOENCODER_BATCH)

@@ -16,8 +16,9 @@ from blockanalytix_assets.ml.training import RunResult, Split, reference_quantil
 # transaction_autoencoder settings (pipeline, devnet cross-seed evaluation), fitted on the rows that touch no labelled
 # address (normal_rows: 0.49 -> 0.62 PR-AUC on a seed-7 hold-out): a 16-quantile CDF transform into a
 # 3-unit bottleneck. A wider bottleneck (8) or longer training also learns to reconstruct the labelled patterns,
-# which are ~16% of the devnet's transactions. Batches of 256 (pipeline.AUTOENCODER_BATCH) give it the steps.
+# which are ~16% of the devnet's transactions. Batches of 256 give it the steps.
 AUTOENCODER_PARAMS: dict = {"hidden": 32, "bottleneck": 3, "learning_rate": 1e-3, "n_quantiles": 16}
+AUTOENCODER_BATCH = 256
 
 
 def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +75,7 @@ def autoencoder_run(
     split: Split,
     epochs: int,
     params: dict | None = None,
-    batch_size: int = 256,
+    batch_size: int = AUTOENCODER_BATCH,
     patience: int = 3,
 ) -> RunResult:
     """Train the autoencoder, fit clusters and projection, log, register and apply the champion gate."""

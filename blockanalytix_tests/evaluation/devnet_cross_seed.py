@@ -59,7 +59,12 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     from blockanalytix_assets.ml import models as M
     from blockanalytix_assets.ml import pipeline as P
     from blockanalytix_assets.ml.evaluation import safe_binary_report
-    from blockanalytix_assets.ml.unsupervised import AUTOENCODER_PARAMS, normal_rows, reconstruction_errors
+    from blockanalytix_assets.ml.unsupervised import (
+        AUTOENCODER_BATCH,
+        AUTOENCODER_PARAMS,
+        normal_rows,
+        reconstruction_errors,
+    )
 
     t0 = time.perf_counter()
     df_a, x_a, lab_a = _load(train_root, train_labels)
@@ -84,7 +89,7 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     _, normaliser, _ = M.autoencoder_views(ae)
     ae_val = (ae_va, M.predict_big(normaliser, ae_va))
     ae_hist = ae.fit(ae_tr, M.predict_big(normaliser, ae_tr), validation_data=ae_val, epochs=epochs,
-                     batch_size=256, verbose=0,
+                     batch_size=AUTOENCODER_BATCH, verbose=0,
                      callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)])  # fmt: skip
     tree = HistGradientBoostingClassifier(random_state=0).fit(x_a[tr], y_a[tr])
     scores = {
@@ -103,8 +108,8 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
             "fit_seconds": round(fit_seconds, 1),
             "train_samples_per_s": round(len(tr) * len(hist.history["loss"]) / fit_seconds),
         },
-        "autoencoder": {**{k: str(v) for k, v in AUTOENCODER_PARAMS.items()}, "batch_size": 256, "patience": 3,
-                        "fit_rows": "unlabelled", "n_fit": int(len(ae_tr))},
+        "autoencoder": {**{k: str(v) for k, v in AUTOENCODER_PARAMS.items()}, "batch_size": AUTOENCODER_BATCH,
+                        "patience": 3, "fit_rows": "unlabelled", "n_fit": int(len(ae_tr))},
         "negatives_in_test": int((typ_b == "").sum()),
         "typologies": {},
     }
