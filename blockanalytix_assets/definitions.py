@@ -5,11 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from blockanalytix_assets.features import assets as feature_assets
+from blockanalytix_assets.features import checks as feature_checks
+from blockanalytix_assets.index import assets as index_assets
 from blockanalytix_assets.ingest import assets as ingest_assets
 from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest import jobs as ingest_jobs
 from blockanalytix_assets.ingest import sensors as ingest_sensors
 from blockanalytix_assets.ml import assets as ml_assets
+from blockanalytix_assets.ml import checks as ml_checks
 from blockanalytix_assets.ml import sensors as ml_sensors
 from blockanalytix_assets.operations import jobs as ops_jobs
 from blockanalytix_assets.operations import schedules as ops_schedules
@@ -20,8 +23,8 @@ from blockanalytix_assets.settings import Settings
 from blockanalytix_assets.transform import assets as transform_assets
 from blockanalytix_assets.transform import checks as transform_checks
 
-ASSET_MODULES = [ingest_assets, transform_assets, feature_assets, ml_assets, report_assets]
-CHECK_MODULES = [ingest_checks, transform_checks]
+ASSET_MODULES = [ingest_assets, transform_assets, feature_assets, index_assets, ml_assets, report_assets]
+CHECK_MODULES = [ingest_checks, transform_checks, feature_checks, ml_checks]
 
 
 # Dagster's implicit automation sensor starts STOPPED; ours runs from the start so the graph fills itself.

@@ -73,3 +73,9 @@ def previous_key(key: str) -> str | None:
     if r.first == 0:
         return None
     return format_key(r.first - r.size, r.first - 1)
+
+
+def range_keys(first_key: str, last_key: str) -> list[str]:
+    """Every key from first_key to last_key inclusive, in steps of first_key's range size."""
+    a, b = parse_key(first_key), parse_key(last_key)
+    return [format_key(f, f + a.size - 1) for f in range(a.first, b.first + 1, a.size)]

@@ -57,6 +57,10 @@ class MlflowResource(dg.ConfigurableResource):
 
     tracking_uri: str = Field(description="MLflow tracking URI (MLFLOW_TRACKING_URI).")
     experiment_name: str = Field(default="blockanalytix", description="Experiment holding every training run.")
+    scoring_experiment_name: str = Field(
+        default="blockanalytix-scoring",
+        description="Experiment holding the per-range scoring runs (and each range's report), apart from training.",
+    )
     classifier_model_name: str = Field(default="blockanalytix-anomaly-classifier", description="Registry name.")
     autoencoder_model_name: str = Field(default="blockanalytix-transaction-autoencoder", description="Registry name.")
     address_model_name: str = Field(default="blockanalytix-address-risk", description="Registry name.")

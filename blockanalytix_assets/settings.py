@@ -32,6 +32,7 @@ class Settings:
     home: Path
     deployment: str
     start_block: int = 0
+    api_memory_limit: str = "512MB"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,4 +54,5 @@ class Settings:
             home=Path(os.environ.get("BLOCKANALYTIX_HOME") or ".blockanalytix").resolve(),
             deployment=deployment,
             start_block=_int_env("BLOCKANALYTIX_START_BLOCK", 0),
+            api_memory_limit=os.environ.get("BLOCKANALYTIX_API_MEMORY_LIMIT", "").strip() or "512MB",
         )

@@ -7,8 +7,10 @@ import glob
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -84,19 +86,42 @@ class Storage:
         fs, p = self._fs_path(asset, key)
         return fs.get_file_info(p).type == pafs.FileType.File
 
-    def write(self, asset: str, key: str, table: pa.Table) -> str:
+    def write(self, asset: str, key: str, table: pa.Table, row_group_size: int | None = None) -> str:
         """Write a table atomically: a temporary file renamed into place (S3 PUTs are atomic already)."""
+        opts = write_options(table.schema)
+        return self._write_atomic(
+            asset, key, lambda sink: pq.write_table(table, sink, row_group_size=row_group_size, **opts)
+        )
+
+    def write_stream(
+        self, asset: str, key: str, schema: pa.Schema, tables: Iterable[pa.Table], statistics: list[str] | None = None
+    ) -> str:
+        """Write tables one after another into one file atomically; each table becomes whole row groups.
+
+        `statistics` limits min/max statistics to those columns (a sorted file needs them on its key only; the footer
+        grows with row groups x columns with statistics).
+        """
+        opts = write_options(schema) | ({"write_statistics": statistics} if statistics is not None else {})
+
+        def emit(sink) -> None:
+            with pq.ParquetWriter(sink, schema, **opts) as writer:
+                for table in tables:
+                    writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+        return self._write_atomic(asset, key, emit)
+
+    def _write_atomic(self, asset: str, key: str, emit: Callable[[Any], None]) -> str:
         fs, p = self._fs_path(asset, key)
         parent = p.rsplit("/", 1)[0]
         fs.create_dir(parent, recursive=True)
         if self.is_s3:
             with fs.open_output_stream(p) as out:
-                pq.write_table(table, out, **write_options(table.schema))
+                emit(out)
             return self.path(asset, key)
         _remove_stale_tmp(f"{glob.escape(parent)}/.{glob.escape(key)}.parquet.*.tmp")
         tmp = f"{parent}/.{key}.parquet.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, tmp, **write_options(table.schema))
+            emit(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, p)

@@ -13,7 +13,10 @@ EXPECTED_ASSETS = {
     "cleaned_transactions",
     "quarantined_transactions",
     "transaction_features",
+    "address_activity",
     "address_features",
+    "address_profiles",
+    "transaction_index",
     "address_labels",
     "anomaly_classifier",
     "transaction_autoencoder",
@@ -26,7 +29,8 @@ EXPECTED_ASSETS = {
     "overview_report",
 }
 TRAINING = {"anomaly_classifier", "transaction_autoencoder", "address_risk_model", "activity_forecaster"}
-PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"} - TRAINING
+INDEXES = {"address_profiles", "transaction_index"}  # unpartitioned run trees folded forward as ranges land
+PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"} - TRAINING - INDEXES
 EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job", "training_job"}
 EXPECTED_SCHEDULES = {"nightly_repair_schedule", "daily_retrain_schedule"}
 EXPECTED_SENSORS = {
@@ -46,6 +50,9 @@ EXPECTED_CHECKS = {
     "cleaned_transactions_hash_unique",
     "cleaned_transactions_value_bounds",
     "quarantined_transactions_empty",
+    "address_features_history_complete",
+    "transaction_features_drift",
+    "anomaly_scores_drift",
 }
 
 

@@ -98,7 +98,7 @@ cat <<MSG
 
   BlockAnalytix demo is up ($N ranges of $BLOCKANALYTIX_RANGE_SIZE blocks on the devnet):
     Dagster UI   http://127.0.0.1:3000  (Assets -> block_ranges partitions, Runs, Backfills)
-    MLflow UI    http://127.0.0.1:5000  (experiment 'blockanalytix', registered models, alias champion)
+    MLflow UI    http://127.0.0.1:5000/#/experiments?workflowType=machine_learning  (training runs; registered models, alias champion)
     API          http://127.0.0.1:8000/docs
     Overview     $BLOCKANALYTIX_STORAGE/reports/overview_report.html
   Use the same settings in another shell:  source $BLOCKANALYTIX_HOME/demo.env

@@ -12,7 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from blockanalytix_assets import __version__
 from blockanalytix_assets.api import models
+from blockanalytix_assets.api.engine import DEFAULT_MEMORY_LIMIT
+from blockanalytix_assets.api.metrics import install_metrics
 from blockanalytix_assets.api.queries import Queries
+from blockanalytix_assets.api.rows import CursorError
 from blockanalytix_assets.ranges import PartitionKeyError, parse_key
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,10 @@ ERRORS = {
 KeyParam = Annotated[str, Path(pattern=KEY_PATTERN, description="Partition key, e.g. 000018000-000018999.")]
 HashParam = Annotated[str, Path(pattern=HASH_PATTERN, description="Transaction hash, 0x + 64 hex digits.")]
 AddressParam = Annotated[str, Path(pattern=ADDRESS_PATTERN, description="Address, 0x + 40 hex digits.")]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CursorParam = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="The next_cursor of the previous page (opaque).")
+]
 
 
 class ApiError(Exception):
@@ -52,6 +59,10 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.message)
+
+    @app.exception_handler(CursorError)
+    async def bad_cursor(_: Request, exc: CursorError) -> JSONResponse:
+        return _error(400, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -86,36 +97,60 @@ def _precise_openapi(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-def create_app(storage_root: str) -> FastAPI:
-    """The API answering from the tables under storage_root (local path or s3://)."""
-    q = Queries(storage_root)
-    app = FastAPI(
-        title="BlockAnalytix API", version=__version__, description="Read-only access to scored ranges."
-    )
+def create_app(storage_root: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, refresh_s: float | None = 15.0) -> FastAPI:
+    """The API answering from the tables under storage_root (local path or s3://).
+
+    The catalog (keys, range summaries, run-tree covers) is loaded here and refreshed every refresh_s seconds
+    in a background thread (None: only on demand); memory_limit bounds DuckDB.
+    """
+    q = Queries(storage_root, memory_limit=memory_limit, refresh_s=refresh_s)
+    app = FastAPI(title="BlockAnalytix API", version=__version__, description="Read-only access to scored ranges.")
+    app.state.queries = q
     _install_handlers(app)
+    install_metrics(app)  # GET /metrics for Prometheus, outside the OpenAPI schema
 
     @app.get("/health", response_model=models.Health, tags=["meta"])
     def health() -> dict:
-        """Liveness: the API is up and can list the storage root."""
-        return {"status": "ok", "ranges": len(q.ranges()), "scored_ranges": len(q.keys("anomaly_scores"))}
+        """Liveness: the API is up; counts come from the in-memory catalog (storage is not touched)."""
+        return q.health()
 
-    @app.get("/ranges", response_model=models.RangeList, tags=["ranges"])
-    def ranges() -> dict:
-        """Every block range with its ingest/scoring state and anomaly counts."""
-        return {"ranges": q.ranges()}
+    @app.get(
+        "/ready",
+        response_model=models.Ready,
+        responses={503: {"model": models.ErrorBody, "description": "Storage is unreachable."}},
+        tags=["meta"],
+    )
+    def ready() -> dict:
+        """Readiness: the storage root answers a listing."""
+        try:
+            q.ready()
+        except Exception as exc:  # any storage failure means not ready; say which kind, never the secret
+            raise ApiError(503, f"storage is unreachable ({type(exc).__name__})") from None
+        return {"status": "ready"}
+
+    @app.get("/ranges", response_model=models.RangeList, responses={400: ERRORS[400]}, tags=["ranges"])
+    def ranges(
+        limit: Annotated[int, Query(ge=1, le=10000, description="Ranges to return.")] = 1000,
+        cursor: Annotated[
+            str | None, Query(pattern=KEY_PATTERN, description="The next_cursor (a key) of the previous page.")
+        ] = None,
+    ) -> dict:
+        """Block ranges with their ingest/scoring state and anomaly counts, in key order, paged."""
+        return q.ranges(limit, cursor)
 
     @app.get("/ranges/{key}/anomalies", response_model=models.AnomalyList, responses=ERRORS, tags=["ranges"])
     def anomalies(
         key: KeyParam,
         limit: Annotated[int, Query(ge=1, le=1000, description="Rows to return.")] = 50,
         min_score: Annotated[float | None, Query(ge=0.0, le=1.0, description="Lowest anomaly_score.")] = None,
+        cursor: CursorParam = None,
     ) -> dict:
-        """The range's scored transactions, most anomalous first."""
+        """The range's scored transactions, most anomalous first, paged."""
         try:
             parse_key(key)
         except PartitionKeyError as exc:
             raise ApiError(400, str(exc)) from None
-        found = q.anomalies(key, limit, min_score)
+        found = q.anomalies(key, limit, min_score, cursor)
         if found is None:
             state = "is not scored yet" if q.known_range(key) else "is unknown"
             raise ApiError(404, f"range {key} {state}; GET /ranges lists the stored ranges")
@@ -130,9 +165,13 @@ def create_app(storage_root: str) -> FastAPI:
         return found
 
     @app.get("/addresses/{address}", response_model=models.AddressDetail, responses=ERRORS, tags=["lookup"])
-    def address(address: AddressParam) -> dict:
-        """An address's risk score, labels and recent anomalous transactions."""
-        found = q.address(address.lower())
+    def address(
+        address: AddressParam,
+        limit: Annotated[int, Query(ge=1, le=200, description="Transactions per page.")] = 20,
+        cursor: CursorParam = None,
+    ) -> dict:
+        """An address's lifetime profile, risk score, labels, transactions (paged) and recent anomalies."""
+        found = q.address(address.lower(), limit, cursor)
         if found is None:
             raise ApiError(404, f"address {address.lower()} has no score, label or scored transaction")
         return found

@@ -14,11 +14,17 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness and how many ranges the API can see."""
+    """Liveness and how many ranges the API can see (from its in-memory catalog, never from storage)."""
 
     status: Literal["ok"]
     ranges: int = Field(ge=0)
     scored_ranges: int = Field(ge=0)
+
+
+class Ready(BaseModel):
+    """Readiness: the storage root answered a listing."""
+
+    status: Literal["ready"]
 
 
 class RangeSummary(BaseModel):
@@ -38,9 +44,12 @@ class RangeSummary(BaseModel):
 
 
 class RangeList(BaseModel):
-    """Every range any table holds, in block order."""
+    """A page of the ranges any table holds, in block order."""
 
     ranges: list[RangeSummary]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; None on the last page (the last key shown)."
+    )
 
 
 class Anomaly(BaseModel):
@@ -73,6 +82,7 @@ class AnomalyList(BaseModel):
     threshold: float | None
     total: int = Field(ge=0, description="Rows matching min_score before the limit.")
     anomalies: list[Anomaly]
+    next_cursor: str | None = Field(default=None, description="Opaque; pass as `cursor` for the next page.")
 
 
 class Transaction(BaseModel):
@@ -120,10 +130,58 @@ class RiskScore(BaseModel):
     partition_key: str
 
 
+class AddressProfile(BaseModel):
+    """Lifetime state of an address over every range folded into address_profiles (and newer loose ranges)."""
+
+    address: str
+    first_block: int | None = None
+    last_block: int | None = None
+    first_timestamp: int | None = None
+    last_timestamp: int | None = None
+    active_ranges: int = Field(ge=0, description="Ranges where the address sent, received or transferred tokens.")
+    sent_count: int = Field(ge=0)
+    received_count: int = Field(ge=0)
+    created_count: int = Field(ge=0, description="Contracts this address created.")
+    transaction_count: int | None = Field(default=None, description="Transactions with the address as from/to.")
+    ether_sent_wei: str | None = Field(default=None, description="Exact wei of successful sends, decimal string.")
+    ether_received_wei: str | None = None
+    ether_sent_to_contracts_wei: str | None = None
+    ether_sent: float | None = Field(default=None, description="ETH (wei / 1e18).")
+    ether_received: float | None = None
+    ether_sent_to_contracts: float | None = None
+    min_value_sent: float | None = None
+    max_value_sent: float | None = None
+    mean_value_sent: float | None = None
+    min_value_received: float | None = None
+    max_value_received: float | None = None
+    mean_value_received: float | None = None
+    distinct_counterparties: int | None = Field(
+        default=None, description="Distinct addresses sent to or received from (KMV estimate above 256)."
+    )
+    distinct_counterparties_exact: bool | None = Field(default=None, description="False when an estimate.")
+    distinct_sent_to: int | None = None
+    distinct_received_from: int | None = None
+    token_transfers_sent: int | None = None
+    token_transfers_received: int | None = None
+    erc20_value_sent: float | None = Field(default=None, description="Sum of ERC-20 values in 18-decimal units.")
+    erc20_value_received: float | None = None
+    distinct_tokens: int | None = None
+    is_contract: bool | None = None
+
+
 class AddressDetail(BaseModel):
     """What the pipeline knows about an address."""
 
     address: str
-    risk: RiskScore | None
+    risk: RiskScore | None = Field(description="The score from the newest range where the address is active.")
     labels: list[AddressLabel]
-    anomalous_transactions: list[Anomaly]
+    anomalous_transactions: list[Anomaly] = Field(
+        description="Above-threshold transactions in the address's 32 newest active ranges, newest first (<= 20)."
+    )
+    profile: AddressProfile | None = Field(
+        default=None, description="Lifetime state merged from the address_profiles run tree; None without one."
+    )
+    transactions: list[Transaction] = Field(
+        default_factory=list, description="A page of the address's transactions (from/to), newest first."
+    )
+    next_cursor: str | None = Field(default=None, description="Opaque; pass as `cursor` for the next page.")

@@ -1,230 +1,176 @@
-"""Read-only queries over the Parquet tables, with each file cached until its mtime changes."""
+"""Read-only queries over the Parquet tables: DuckDB over the few files the catalog says hold the answer."""
 
 from __future__ import annotations
 
-import math
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
+import duckdb
+import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
-from blockanalytix_assets.ranges import PartitionKeyError, parse_key
-from blockanalytix_assets.reports.data import LABEL_COLUMNS, SCORE_COLUMNS
-from blockanalytix_assets.reports.summary import TOP_FEATURE_COLUMNS, partition_threshold
+from blockanalytix_assets.api.catalog import RANGE_ASSETS, Catalog, Snapshot
+from blockanalytix_assets.api.engine import DEFAULT_MEMORY_LIMIT, Engine, sql_list
+from blockanalytix_assets.api.points import PointReader
+from blockanalytix_assets.api.rows import (
+    TX_COLUMNS,
+    CursorError,
+    anomaly_row,
+    decode_cursor,
+    encode_cursor,
+    transaction_row,
+)
+from blockanalytix_assets.index.shards import parts_for_key
+from blockanalytix_assets.reports.data import SCORE_COLUMNS
 from blockanalytix_assets.storage import Storage
 
-TX_COLUMNS = [
-    "hash",
-    "block_number",
-    "block_timestamp",
-    "transaction_index",
-    "from_address",
-    "to_address",
-    "value",
-    "value_eth",
-    "fee_eth",
-    "gas",
-    "gas_price",
-    "receipt_gas_used",
-    "receipt_status",
-    "method_selector",
-    "failed",
-    "is_contract_creation",
-    "is_contract_call",
-    "token_transfer_count",
-    "gas_price_to_base_fee",
-]
-RISK_COLUMNS = ["address", "risk_score", "rank", "model_version", "label"]
-COLUMNS = {
-    "anomaly_scores": SCORE_COLUMNS,
-    "cleaned_transactions": TX_COLUMNS,
-    "address_risk_scores": RISK_COLUMNS,
-    "address_labels": LABEL_COLUMNS,
-    "raw_blocks": ["number"],
-}
-RANGE_ASSETS = ("raw_blocks", "cleaned_transactions", "anomaly_scores")
+ANOMALY_PAGE_SQL = """
+SELECT * FROM read_parquet({paths}) WHERE anomaly_score >= ?
+ORDER BY rank, anomaly_score DESC, hash LIMIT ? OFFSET ?
+"""
+ANOMALY_TOTAL_SQL = """
+SELECT count(*) FILTER (WHERE anomaly_score >= ?) AS total,
+       first(threshold) FILTER (WHERE threshold IS NOT NULL) AS threshold
+FROM read_parquet({paths})
+"""
 
 
-def clean(value: object) -> object:
-    """A JSON-safe scalar: NaN/NA become None, numpy scalars plain Python, decimals strings."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if type(value).__name__ == "Decimal":
-        return str(value)
-    return value
+def missing_file(exc: Exception) -> bool:
+    """Whether a DuckDB error says a file is gone (removed after the catalog listed it)."""
+    return isinstance(exc, duckdb.IOException) and "No files found" in str(exc)
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows of a frame as JSON-safe dicts."""
-    return [{k: clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
+def hash_prefix_of(tx_hash: str) -> int:
+    """The transaction index's sort key of one hash (the tree module's own function when present)."""
+    from blockanalytix_assets.index.trees import hash_prefix
+
+    return int(hash_prefix(pa.array([tx_hash]))[0])
 
 
-class TableCache:
-    """Frames of `<asset>/<key>.parquet`, reread only when the file's modification time changes."""
-
-    def __init__(self, storage: Storage):
-        self.storage = storage
-        self._lock = threading.Lock()
-        self._frames: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
-
-    def frame(self, asset: str, key: str) -> pd.DataFrame | None:
-        """The table's API columns (those present in the file), or None when the file does not exist."""
-        fs, path = self.storage._fs_path(asset, key)
-        info = fs.get_file_info(path)
-        if info.type != pafs.FileType.File:
-            return None
-        stamp = info.mtime_ns or 0
-        with self._lock:
-            hit = self._frames.get((asset, key))
-        if hit and hit[0] == stamp:
-            return hit[1]
-        with fs.open_input_file(path) as fh:
-            pf = pq.ParquetFile(fh)
-            wanted = [c for c in COLUMNS.get(asset, []) if c in pf.schema_arrow.names] or None
-            frame = pf.read(columns=wanted).to_pandas()
-        with self._lock:
-            self._frames[(asset, key)] = (stamp, frame)
-        return frame
+RANGES_WAIT_S = 120.0
 
 
 class Queries:
     """The API's questions, answered from the tables under one storage root."""
 
-    def __init__(self, storage_root: str):
+    def __init__(self, storage_root: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, refresh_s: float | None = 15.0):
         self.storage = Storage(storage_root)
-        self.cache = TableCache(self.storage)
+        self.engine = Engine(memory_limit=memory_limit, s3=self.storage.is_s3)
+        self.catalog = Catalog(self.storage, self.engine)
+        self.points = PointReader(self.storage)  # footers of sorted files, for point reads
+        self.pool = ThreadPoolExecutor(8, thread_name_prefix="lookup")  # an address's independent sub-queries
+        if refresh_s:
+            self.catalog.start(refresh_s)
+        else:
+            self.catalog.refresh()
 
-    def keys(self, asset: str) -> list[str]:
-        return self.storage.keys(asset)
+    @property
+    def snap(self) -> Snapshot:
+        return self.catalog.snapshot
 
-    def ranges(self) -> list[dict]:
-        """Every range present in any per-range table, with its scoring summary where scored."""
-        present = {a: set(self.keys(a)) for a in RANGE_ASSETS}
-        out = []
-        for key in sorted(set().union(*present.values())):
-            try:
-                r = parse_key(key)
-            except PartitionKeyError:
-                continue  # a stray file name is not a range
-            scores = self.cache.frame("anomaly_scores", key)
-            tx = self.cache.frame("cleaned_transactions", key)
-            row = {
-                "key": key,
-                "first_block": r.first,
-                "last_block": r.last,
-                "ingested": key in present["raw_blocks"],
-            }
-            row.update(scored=scores is not None, transactions=None if tx is None else len(tx))
-            row.update(score_summary(scores))
-            out.append(row)
-        return out
+    def close(self) -> None:
+        self.catalog.stop()
+        self.pool.shutdown(wait=False)
+        self.engine.close()
+
+    def health(self) -> dict:
+        """Counts from the in-memory catalog only (never storage)."""
+        snap = self.snap
+        return {"status": "ok", "ranges": len(snap.ranges), "scored_ranges": len(snap.files.get("anomaly_scores", {}))}
+
+    def ready(self) -> None:
+        """One listing of the storage root; raises when storage is unreachable."""
+        fs, base = self.storage._fs()
+        fs.get_file_info(pafs.FileSelector(base, allow_not_found=True, recursive=False))
+
+    def ranges(self, limit: int, cursor: str | None) -> dict:
+        """A page of ranges after `cursor` (a key), in key order, with next_cursor when more follow."""
+        self.catalog.complete.wait(RANGES_WAIT_S)  # right after start the summaries are still being read
+        rows = self.snap.ranges
+        start = 0
+        if cursor is not None:
+            start = next((i for i, r in enumerate(rows) if r["key"] > cursor), len(rows))
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return {"ranges": page, "next_cursor": page[-1]["key"] if more and page else None}
 
     def known_range(self, key: str) -> bool:
-        return any(self.storage.exists(a, key) for a in RANGE_ASSETS)
+        return key in self.snap.range_keys() or any(self._has(a, key) for a in RANGE_ASSETS)
 
-    def anomalies(self, key: str, limit: int, min_score: float | None) -> dict | None:
-        """The range's scored transactions by rank (optionally above min_score), or None when not scored."""
-        scores = self.cache.frame("anomaly_scores", key)
-        if scores is None:
+    def _has(self, asset: str, key: str) -> bool:
+        return self.snap.has(asset, key) or self.catalog.refresh_if_stored(asset, key).has(asset, key)
+
+    def anomalies(self, key: str, limit: int, min_score: float | None, cursor: str | None = None) -> dict | None:
+        """A page of the range's scored transactions by rank (optionally above min_score); None unscored."""
+        offset = decode_cursor(cursor, 1)[0] if cursor else 0
+        if not self._has("anomaly_scores", key):
             return None
-        thr = partition_threshold(scores)
-        sel = scores if min_score is None else scores[scores["anomaly_score"] >= min_score]
-        sel = sel.sort_values(["rank", "anomaly_score"], ascending=[True, False])
+        paths = sql_list([self.storage.path("anomaly_scores", key)])
+        floor = float("-inf") if min_score is None else min_score
+        try:
+            head = self.engine.rows(ANOMALY_TOTAL_SQL.format(paths=paths), [floor])[0]
+            rows = self.engine.rows(ANOMALY_PAGE_SQL.format(paths=paths), [floor, limit, offset])
+        except duckdb.Error as exc:
+            if missing_file(exc):
+                return None
+            raise
+        end = offset + len(rows)
         return {
             "key": key,
-            "threshold": thr,
-            "total": len(sel),
-            "anomalies": anomaly_rows(sel.head(limit), thr),
+            "threshold": head["threshold"],
+            "total": head["total"],
+            "anomalies": [anomaly_row(r) for r in rows],
+            "next_cursor": encode_cursor(end) if end < head["total"] else None,
         }
 
     def transaction(self, tx_hash: str) -> dict | None:
-        """A transaction (cleaned columns) with its anomaly score, searching the newest ranges first."""
-        for key in reversed(self.keys("cleaned_transactions")):
-            tx = self.cache.frame("cleaned_transactions", key)
-            hit = tx[tx["hash"] == tx_hash] if tx is not None else tx
-            if hit is not None and len(hit):
-                row = records(hit.head(1))[0]
-                row["value_wei"] = row.pop("value", None)
-                row.update(partition_key=key, score=self._score(key, tx_hash))
-                return row
-        for key in reversed(self.keys("anomaly_scores")):
-            score = self._score(key, tx_hash)
-            if score is not None:
-                base = {k: score.get(k) for k in ("hash", "block_number", "block_timestamp", "from_address")}
-                base.update(to_address=score.get("to_address"), value_eth=score.get("value_eth"))
-                base.update(fee_eth=score.get("fee_eth"), partition_key=key, score=score)
-                return base
+        """A transaction (cleaned columns) with its anomaly score: the hash index names the candidate ranges."""
+        snap = self.snap
+        found = self._transaction(snap, tx_hash)
+        if found is None:
+            fresh = self.catalog.refresh_on_miss()
+            if fresh is not snap:
+                found = self._transaction(fresh, tx_hash)
+        return found
+
+    def _transaction(self, snap: Snapshot, tx_hash: str) -> dict | None:
+        cover = snap.covers.get("transaction_index", [])
+        prefix = hash_prefix_of(tx_hash) if any(p.level > 0 for p in cover) else 0
+        nodes = [p.path for p in parts_for_key(cover, prefix) if p.level > 0]  # one shard per node
+        leaves = {p.path: p.first_key for p in cover if p.level == 0}
+        keys: list[str] = []
+        if nodes:
+            sql = f"SELECT DISTINCT range_index FROM read_parquet({sql_list(nodes)}) WHERE hash_prefix = ?"
+            hits = self.engine.rows(sql, [prefix])
+            by_index = snap.by_index.get("cleaned_transactions", {})
+            keys = [by_index[r["range_index"]] for r in hits if r["range_index"] in by_index]
+        if leaves:
+            sql = f"SELECT filename FROM read_parquet({sql_list(list(leaves))}, filename = true) WHERE hash = ?"
+            keys += [leaves[r["filename"]] for r in self.engine.rows(sql, [tx_hash]) if r["filename"] in leaves]
+        for key in sorted(set(keys), reverse=True):
+            path = sql_list([self.storage.path("cleaned_transactions", key)])
+            present = snap.footers.get(("cleaned_transactions", key), {}).get("columns")
+            cols = ", ".join(f'"{c}"' for c in TX_COLUMNS if c in present) if present else "*"
+            rows = self.engine.rows(f"SELECT {cols} FROM read_parquet({path}) WHERE hash = ?", [tx_hash])
+            if rows:
+                return transaction_row(rows[0], key, self.score(snap, key, tx_hash))
         return None
 
-    def _score(self, key: str, tx_hash: str) -> dict | None:
-        scores = self.cache.frame("anomaly_scores", key)
-        if scores is None:
+    def score(self, snap: Snapshot, key: str, tx_hash: str) -> dict | None:
+        """The anomaly_scores row of one transaction of a range, None when unscored."""
+        if not snap.has("anomaly_scores", key):
             return None
-        hit = scores[scores["hash"] == tx_hash]
-        return anomaly_rows(hit.head(1), partition_threshold(scores))[0] if len(hit) else None
+        path = sql_list([self.storage.path("anomaly_scores", key)])
+        rows = self.engine.rows(f"SELECT * FROM read_parquet({path}) WHERE hash = ? LIMIT 1", [tx_hash])
+        return anomaly_row(rows[0]) if rows else None
 
-    def address(self, address: str, limit: int = 20) -> dict | None:
-        """Risk score, labels and recent anomalous transactions of an address; None when never seen."""
-        risk = None
-        for key in reversed(self.keys("address_risk_scores")):
-            frame = self.cache.frame("address_risk_scores", key)
-            hit = frame[frame["address"] == address] if frame is not None else frame
-            if hit is not None and len(hit):
-                risk = {**records(hit.head(1))[0], "partition_key": key}
-                break
-        labels: list[dict] = []
-        for key in self.keys("address_labels"):
-            frame = self.cache.frame("address_labels", key)
-            if frame is not None:
-                labels += records(frame[frame["address"] == address])
-        labels = list({(lb["label"], lb["source"]): lb for lb in labels}.values())
-        anomalous, seen = [], False
-        for key in reversed(self.keys("anomaly_scores")):
-            scores = self.cache.frame("anomaly_scores", key)
-            touching = scores[(scores["from_address"] == address) | (scores["to_address"] == address)]
-            seen = seen or len(touching) > 0
-            thr = partition_threshold(scores)
-            if thr is not None:
-                touching = touching[touching["anomaly_score"] >= thr]
-                anomalous += anomaly_rows(touching.sort_values("block_number", ascending=False), thr)
-            if len(anomalous) >= limit:
-                break
-        if risk is None and not labels and not seen:
-            return None
-        return {
-            "address": address,
-            "risk": risk,
-            "labels": labels,
-            "anomalous_transactions": anomalous[:limit],
-        }
+    def address(self, address: str, limit: int = 20, cursor: str | None = None) -> dict | None:
+        """Profile, risk score, labels, transactions (paged) and recent anomalous transactions of an address."""
+        from blockanalytix_assets.api.addresses import AddressLookup
+
+        position = decode_cursor(cursor, 2) if cursor else None
+        return AddressLookup(self.storage, self.engine, self.snap, self.points, self.pool).answer(
+            address, limit, position
+        )
 
 
-def score_summary(scores: pd.DataFrame | None) -> dict:
-    """Threshold, anomaly count, top score and model versions of one range's scores (all None unscored)."""
-    out = dict.fromkeys(("anomalies", "threshold", "max_score", "classifier_version", "autoencoder_version"))
-    if scores is None or scores.empty:
-        return out
-    thr = partition_threshold(scores)
-    out.update(threshold=thr, max_score=clean(scores["anomaly_score"].max()))
-    out["anomalies"] = int((scores["anomaly_score"] >= thr).sum()) if thr is not None else None
-    for col in ("classifier_version", "autoencoder_version"):
-        out[col] = clean(scores[col].dropna().max())
-    return out
-
-
-def anomaly_rows(frame: pd.DataFrame, threshold: float | None) -> list[dict]:
-    """Score rows as API dicts: reasons gathered, above_threshold computed."""
-    out = []
-    for row in records(frame):
-        row["reasons"] = [row.pop(c) for c in TOP_FEATURE_COLUMNS if row.get(c)]
-        for c in TOP_FEATURE_COLUMNS:
-            row.pop(c, None)
-        row["above_threshold"] = threshold is not None and row["anomaly_score"] >= threshold
-        row.pop("threshold", None)
-        out.append(row)
-    return out
+__all__ = ["Queries", "CursorError", "TX_COLUMNS", "SCORE_COLUMNS"]

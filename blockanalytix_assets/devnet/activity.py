@@ -10,9 +10,18 @@ from blockanalytix_assets.devnet.world import World
 
 KINDS = ("payment", "deposit", "withdrawal", "token", "revert", "sweep")
 WEIGHTS = np.array([0.33, 0.15, 0.16, 0.32, 0.03, 0.01])
+# After ScenarioConfig.regime_shift_at: values x20, gas prices x5, more contract calls (token transfers, reverts).
+SHIFTED_WEIGHTS = np.array([0.15, 0.08, 0.12, 0.52, 0.12, 0.01])
+SHIFT_VALUE_SCALE = 20
+SHIFT_FEE_SCALE = 5
 TOKEN_SUPPLY = 10**9 * 10**18
 DEPLOY_EVERY = 40
 HOT_TARGET = 1_000_000 * ETH
+
+
+def _value_scale(w: World) -> int:
+    """How much larger background ETH amounts are in the current regime."""
+    return SHIFT_VALUE_SCALE if w.shifted else 1
 
 
 def deploy_tokens(w: World) -> None:
@@ -38,7 +47,7 @@ def _payment(w: World) -> bool:
         w.retail.append(to)  # new users join and transact later
     else:
         to = w.retail[int(w.rng.integers(len(w.retail)))]
-    value = w.amount(0.2, 1.6, int(w.block.spendable(sender) * 0.9))
+    value = w.amount(0.2 * _value_scale(w), 1.6, int(w.block.spendable(sender) * 0.9))
     return to != sender and w.block.transfer(sender, to, value)
 
 
@@ -52,7 +61,8 @@ def _deposit(w: World) -> bool:
 
 def _withdrawal(w: World) -> bool:
     to = w.retail[int(w.rng.integers(len(w.retail)))]
-    return w.withdraw(to, w.amount(0.5, 1.5, 2_000 * ETH))
+    scale = _value_scale(w)
+    return w.withdraw(to, w.amount(0.5 * scale, 1.5, 2_000 * ETH * scale))
 
 
 def _token(w: World) -> bool:
@@ -101,11 +111,14 @@ HANDLERS = {"payment": _payment, "deposit": _deposit, "withdrawal": _withdrawal,
 
 def background(w: World, n: int) -> None:
     """Plan about n ordinary transactions into the current block (fewer if senders lack funds)."""
+    weights = WEIGHTS
+    if w.shifted:  # typologies planned before this keep their fees; background senders pay the shifted prices
+        weights, w.block.fee_scale = SHIFTED_WEIGHTS, SHIFT_FEE_SCALE
     if w.block.number % DEPLOY_EVERY == DEPLOY_EVERY // 2:
         creator = w.pick(w.retail, min_eth=0.2)
         if creator is not None:
             _deploy(w, creator, f"Meme {w.block.number}", "MEME")
             n -= 1
-    kinds = w.rng.choice(len(KINDS), size=max(0, n), p=WEIGHTS / WEIGHTS.sum())
+    kinds = w.rng.choice(len(KINDS), size=max(0, n), p=weights / weights.sum())
     for k in kinds:
         HANDLERS[KINDS[int(k)]](w)

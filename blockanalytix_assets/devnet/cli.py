@@ -55,6 +55,9 @@ def _raise_on_sigterm(*_: object) -> None:
 @click.option("--seed", default=7, show_default=True, help="Seed: the same seed gives the same block hashes.")
 @click.option("--txs-per-block", default=20, show_default=True, help="About this many transactions a block.")
 @click.option("--accounts", default=400, show_default=True, help="Retail accounts at genesis.")
+@click.option("--regime-shift-at", "regime_shift_at", type=click.IntRange(min=1), default=None, metavar="BLOCK",
+              help="From this block on, ordinary activity shifts (values x20, gas prices x5, more contract calls); "
+              "labelled typologies continue. Default: no shift.")
 @click.option("--home", type=click.Path(path_type=Path), envvar="BLOCKANALYTIX_HOME",
               default=".blockanalytix", show_default=True, help="Devnet files go under HOME/devnet/.")
 @click.option("--state-file", type=click.Path(path_type=Path), default=None,
@@ -66,8 +69,8 @@ def _raise_on_sigterm(*_: object) -> None:
 @click.option("--stop", "stop_flag", is_flag=True, help="Stop a detached devnet (same as `devnet stop`).")
 @click.pass_context
 def devnet_command(ctx: click.Context, port: int, host: str, blocks: int, seed: int, txs_per_block: int,
-                   accounts: int, home: Path, state_file: Path | None, regenerate: bool, detach: bool,
-                   live: bool, interval: float, stop_flag: bool) -> None:
+                   accounts: int, regime_shift_at: int | None, home: Path, state_file: Path | None,
+                   regenerate: bool, detach: bool, live: bool, interval: float, stop_flag: bool) -> None:
     """Run the embedded default chain: anvil filled with a deterministic, labelled scenario."""
     ctx.obj = {"home": home}
     if ctx.invoked_subcommand is not None:
@@ -82,10 +85,12 @@ def devnet_command(ctx: click.Context, port: int, host: str, blocks: int, seed: 
         )
     if _port_in_use(host, port):
         raise click.ClickException(f"port {port} on {host} is in use: pick another with --port")
-    config = ScenarioConfig(seed=seed, blocks=blocks, txs_per_block=txs_per_block, accounts=accounts)
+    config = ScenarioConfig(seed=seed, blocks=blocks, txs_per_block=txs_per_block, accounts=accounts,
+                            regime_shift_at=regime_shift_at)
     files = ChainFiles.beside(state_file) if state_file else cache_files(home, config)
     folder = devnet_dir(home)
-    click.echo(f"devnet: seed {seed}, {blocks} blocks x ~{txs_per_block} txs on {host}:{port}")
+    shift = f", regime shift at block {regime_shift_at}" if regime_shift_at else ""
+    click.echo(f"devnet: seed {seed}, {blocks} blocks x ~{txs_per_block} txs on {host}:{port}{shift}")
     # anvil gets its own session even in the foreground: Ctrl-C reaches us only, and we stop it cleanly.
     chain = start_chain(config, files, port, host, detach=True, log_path=folder / "anvil.log",
                         auto_mine=not live, regenerate=regenerate, log=click.echo)

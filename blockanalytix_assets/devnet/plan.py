@@ -36,6 +36,10 @@ class Fees:
             return {"type": "0x2", "maxFeePerGas": hex(self.max_fee), "maxPriorityFeePerGas": hex(self.tip)}
         return {"type": hex(self.tx_type), "gasPrice": hex(self.gas_price)}
 
+    def scaled(self, factor: int) -> Fees:
+        """The same fees with every price multiplied by factor."""
+        return Fees(self.tx_type, self.gas_price * factor, self.max_fee * factor, self.tip * factor)
+
 
 def draw_fees(rng: np.random.Generator) -> Fees:
     """Draw a tx type and heavy-tailed fees the way wallets spread them."""
@@ -117,12 +121,14 @@ class BlockBuilder:
         self.rng = rng
         self.txs: list[Tx] = []
         self._fees: dict[str, Fees] = {}
+        self.fee_scale = 1  # multiplies the prices of senders whose fees are drawn from now on (regime shift)
 
     def fees(self, sender: str) -> Fees:
         """Return the sender's fees in this block, drawing them on first use."""
         f = self._fees.get(sender)
         if f is None:
-            f = self._fees[sender] = draw_fees(self.rng)
+            f = draw_fees(self.rng)
+            f = self._fees[sender] = f if self.fee_scale == 1 else f.scaled(self.fee_scale)
         return f
 
     def gas_for(self, sender: str, base_gas: int) -> int:

@@ -25,9 +25,11 @@ class ScenarioConfig:
     block_time: int = 12
     genesis_timestamp: int = GENESIS_TIMESTAMP
     chain_id: int = DEFAULT_CHAIN_ID
+    regime_shift_at: int | None = None  # from this block on, background activity follows the shifted regime
 
     def cache_key(self) -> str:
-        return f"s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
+        key = f"s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
+        return key if self.regime_shift_at is None else f"{key}-r{self.regime_shift_at}"
 
 
 class World:
@@ -62,6 +64,12 @@ class World:
             number, self.config.genesis_timestamp + number * self.config.block_time, self.ledger, self.rng
         )
         return self.block
+
+    @property
+    def shifted(self) -> bool:
+        """Whether the block being planned is at or after the configured regime shift."""
+        shift = self.config.regime_shift_at
+        return shift is not None and self.block.number >= shift
 
     def label(self, address: str, typology: str) -> None:
         """Record address as part of typology from the current block on (first block wins)."""

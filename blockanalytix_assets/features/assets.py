@@ -1,18 +1,18 @@
-"""Feature assets: transaction_features and address_features per range (with lookback), and address_labels."""
+"""Feature assets: transaction_features (with lookback), address_activity and lifetime address_features per range,
+and address_labels."""
 
 import time
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
-from blockanalytix_assets.features.address import (
-    ADDRESS_FEATURE_COLUMNS,
-    TOKEN_COLUMNS,
-    TX_COLUMNS,
-    address_features,
-)
+from blockanalytix_assets.features.activity import ACTIVITY_TX_COLUMNS, address_activity
+from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, TOKEN_COLUMNS
+from blockanalytix_assets.features.history import with_history
 from blockanalytix_assets.features.labels import LabelSource, default_sources, load_labels
+from blockanalytix_assets.features.profiles import merge_activity, profile_features
 from blockanalytix_assets.features.transaction import (
     ACTIVITY_COLUMNS,
     FEATURE_COLUMNS,
@@ -20,8 +20,11 @@ from blockanalytix_assets.features.transaction import (
     lookback_keys,
     transaction_features,
 )
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.trees import PROFILE_TREE
 from blockanalytix_assets.partitions import block_ranges, partition_range
 from blockanalytix_assets.preview import markdown_preview
+from blockanalytix_assets.ranges import range_keys
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
 
 ADDRESS_LABELS_KEY = "all"  # address_labels is not partitioned: stored at <root>/address_labels/all.parquet
@@ -62,16 +65,19 @@ def _window(store, asset: str, key: str, lookback: int, columns: list[str]) -> t
     return [store.read(asset, k, columns=columns) for k in keys], keys
 
 
-def _common(r, t0: float, keys: list[str], table: pa.Table, path: str, preview: list[str]) -> dict:
-    return {
+def _common(r, t0: float, keys: list[str] | None, table: pa.Table, path: str, preview: list[str]) -> dict:
+    meta = {
         "rows": dg.MetadataValue.int(table.num_rows),
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
         "first_block": dg.MetadataValue.int(r.first),
         "last_block": dg.MetadataValue.int(r.last),
         "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
-        "lookback_partitions": dg.MetadataValue.json(keys),
         "path": dg.MetadataValue.path(path),
         "preview": dg.MetadataValue.md(markdown_preview(table, preview)),
     }
+    if keys is not None:
+        meta["lookback_partitions"] = dg.MetadataValue.json(keys)
+    return meta
 
 
 @dg.asset(
@@ -102,36 +108,64 @@ def transaction_features_asset(
     return dg.MaterializeResult(metadata=meta)
 
 
+def _transfers(store, key: str) -> pa.Table | None:
+    if not store.exists("token_transfers", key):
+        return None
+    return store.read("token_transfers", key, columns=TOKEN_COLUMNS, optional=("token_standard",))
+
+
 @dg.asset(
-    name="address_features",
+    name="address_activity",
     deps=["cleaned_transactions", "token_transfers"],
     partitions_def=block_ranges,
     group_name="features",
-    kinds={"parquet", "pandas"},
+    kinds={"parquet"},
     automation_condition=dg.AutomationCondition.eager(),
-    description="Per-address account-history features (Kaggle Ethereum fraud dataset columns) over the "
-    "window of the lookback ranges ending at this range.",
+    description="Per-range partial aggregates per address (counts, exact wei sums, min/max, first/last seen, "
+    "counterparty sketches, token counts): the mergeable leaves of address_profiles.",
+)
+def address_activity_asset(
+    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """Aggregate the range's transactions and token transfers per address."""
+    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+    txs = store.read("cleaned_transactions", r.key, columns=ACTIVITY_TX_COLUMNS)
+    table = address_activity(txs, _transfers(store, r.key), r.first // r.size)
+    path = store.write("address_activity", r.key, table)
+    meta = _common(r, t0, None, table, path, ["address", "sent_count", "received_count", "first_block"])
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    name="address_features",
+    deps=["address_activity"],
+    partitions_def=block_ranges,
+    group_name="features",
+    kinds={"parquet", "pyarrow"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Lifetime account-history features (Kaggle Ethereum fraud dataset columns) of the addresses active "
+    "in the range, over every stored range up to and including it (read from the address_profiles tree).",
 )
 def address_features_asset(
-    context: dg.AssetExecutionContext,
-    config: LookbackConfig,
-    storage: StorageResource,
-    settings: PipelineSettings,
+    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Compute address_features over the window ending at the range."""
+    """Compute the range's addresses' lifetime features as of the range's last block."""
     store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-    txs, keys = _window(store, "cleaned_transactions", r.key, config.lookback_ranges, TX_COLUMNS)
-    txs.append(store.read("cleaned_transactions", r.key, columns=TX_COLUMNS))
-    transfers = [store.read("token_transfers", k, columns=TOKEN_COLUMNS, optional=("token_standard",))
-                 for k in [*keys, r.key] if store.exists("token_transfers", k)]  # fmt: skip
-    table = address_features(
-        pa.concat_tables(txs, promote_options="default"),
-        pa.concat_tables(transfers, promote_options="default") if transfers else None,
-    )
+    active = store.read("address_activity", r.key, columns=["address"]).column("address")
+    tree = RunTree(store, PROFILE_TREE)
+    history = tree.read(upto_key=r.key, filter=pc.field("address").isin(active.combine_chunks()))
+    cover = tree.cover(upto_key=r.key)
+    table = with_history(profile_features(merge_activity([history])), _history_keys(cover))
     path = store.write("address_features", r.key, table)
-    meta = _common(r, t0, keys, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
-    meta["window_transactions"] = dg.MetadataValue.int(sum(t.num_rows for t in txs))
+    meta = _common(r, t0, None, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
+    meta["history_ranges"] = dg.MetadataValue.int(len(_history_keys(cover)))
+    meta["history_files"] = dg.MetadataValue.int(len(cover))
     return dg.MaterializeResult(metadata=meta)
+
+
+def _history_keys(cover) -> list[str]:
+    """The range keys a cover holds (a node holds every range between its first and last key)."""
+    return sorted({k for p in cover for k in range_keys(p.first_key, p.last_key)})
 
 
 def _content_hash(table: pa.Table) -> str:

@@ -56,7 +56,7 @@ def _champion_data_version(model_name: str) -> dg.DataVersion:
 
 
 def _result(mlflow: MlflowResource, model_name: str, result) -> dg.MaterializeResult:
-    from blockanalytix_assets.ml.tracking import run_url
+    from blockanalytix_assets.ml.tracking import experiment_url, run_url
 
     fin = lambda d, p: {f"{p}{k}": float(v) for k, v in d.items() if v == v}  # noqa: E731 (NaN dropped)
     meta = {
@@ -71,6 +71,7 @@ def _result(mlflow: MlflowResource, model_name: str, result) -> dg.MaterializeRe
     url = run_url(mlflow.tracking_uri, result.experiment_id, result.run_id)
     if url:
         meta["mlflow_run"] = dg.MetadataValue.url(url)
+        meta["mlflow_training_runs"] = dg.MetadataValue.url(experiment_url(mlflow.tracking_uri, result.experiment_id))
     version = _champion_data_version(model_name)
     meta["champion_version"] = dg.MetadataValue.text(version.value)
     # The data version is the champion, not the run: a retrain the gate rejects leaves it unchanged, so the
@@ -207,7 +208,7 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     from blockanalytix_assets.ml.tracking import log_scoring_run, start_experiment
 
     store = storage.storage()
-    start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
+    start_experiment(mlflow.tracking_uri, mlflow.scoring_experiment_name)
     clf = registry.load_champion(mlflow.classifier_model_name, "anomaly_classifier")
     ae = registry.load_champion(mlflow.autoencoder_model_name, "transaction_autoencoder")
     models = ScoringModels(clf.model, clf.version, clf.aux, ae.model, ae.version, ae.aux)
@@ -264,7 +265,7 @@ def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResou
     from blockanalytix_assets.ml.tracking import start_experiment
 
     store = storage.storage()
-    start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
+    start_experiment(mlflow.tracking_uri, mlflow.scoring_experiment_name)
     model = registry.load_champion(mlflow.address_model_name, "address_risk_model")
     labels = read_labels(store)
     for key in sorted(context.partition_keys):

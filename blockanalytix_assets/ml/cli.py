@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -45,8 +47,11 @@ def evaluate_accounts_command(
     from blockanalytix_assets.ml.tracking import start_experiment
 
     df = load_account_table(csv, label_column, address_column)
-    start_experiment(default_tracking_uri(), experiment, default_artifact_location())
-    for row in evaluate_accounts(df, seeds=seeds, epochs=epochs, folds=folds):
+    # Keras and MLflow print progress bars to stdout; stdout carries only the JSON lines.
+    with contextlib.redirect_stdout(sys.stderr):
+        start_experiment(default_tracking_uri(), experiment, default_artifact_location())
+        rows = evaluate_accounts(df, seeds=seeds, epochs=epochs, folds=folds)
+    for row in rows:
         click.echo(json.dumps(row))
 
 

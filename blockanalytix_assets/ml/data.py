@@ -57,7 +57,9 @@ def address_split(
     val_fraction: float = 0.25,
 ) -> Split:
     """address_features over a window; an address in address_labels is positive; split by partition order."""
-    df = _concat(tables, ["address", *feature_columns])
+    # Lifetime features: an address active in several ranges has a snapshot in each; its newest one is kept, so
+    # one account is one example (never in train and validation at once).
+    df = _concat(tables, ["address", *feature_columns]).drop_duplicates("address", keep="last")
     df[feature_columns] = df[feature_columns].astype("float32").fillna(0.0)
     y = df["address"].str.lower().isin(labelled_set(labels)).to_numpy().astype("int32")
     train_keys, val_keys = split_keys(list(tables), val_fraction)

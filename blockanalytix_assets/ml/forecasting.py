@@ -8,8 +8,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from blockanalytix_assets.ml import lineage, registry, tracking
 from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml import registry, tracking
 from blockanalytix_assets.ml.training import RunResult
 
 SERIES = ["base_fee_gwei", "tx_count"]
@@ -55,6 +55,7 @@ def forecaster_run(
     val_fraction: float = 0.25,
     partitions: list[str] | None = None,
     bucket_blocks: int | None = None,
+    source: str | None = None,
 ) -> RunResult:
     """Train the GRU forecaster on earlier buckets, validate on later ones, compare with last value, gate."""
     x, y = make_windows(aggregates[SERIES].to_numpy(), window)
@@ -64,6 +65,14 @@ def forecaster_run(
     x_tr, y_tr, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
     with mlflow.start_run(run_name="activity_forecaster") as run:
         mlflow.set_tags(tracking.standard_tags("activity_forecaster", None, partitions))
+        spec = f"bucket{bucket_blocks}-window{window}"
+        keys = partitions or []
+        lineage.log_inputs(
+            {
+                "training": lineage.table_dataset(x_tr, y_tr, source, keys, list(SERIES), spec),
+                "validation": lineage.table_dataset(x_val, y_val, source, keys, list(SERIES), spec),
+            }
+        )
         mlflow.log_params(
             {
                 "window": window,

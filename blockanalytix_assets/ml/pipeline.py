@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 
 from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml.lineage import table_uri
 from blockanalytix_assets.ml.models import CLASSIFIER_MAX_BATCH, CLASSIFIER_PARAMS, CLASSIFIER_PATIENCE
 from blockanalytix_assets.ml.training import RunResult, window_keys
 from blockanalytix_assets.storage import Storage
@@ -37,7 +38,9 @@ def _transaction_window_split(store: Storage, window_ranges: int, val_fraction: 
     from blockanalytix_assets.ml.data import transaction_split
 
     tables = read_window(store, "transaction_features", window_ranges)
-    return transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
+    split.source = table_uri(store.root, "transaction_features")  # logged as the runs' input (ml.lineage)
+    return split
 
 
 def train_classifier(
@@ -89,6 +92,7 @@ def train_address_model(
 
     tables = read_window(store, "address_features", window_ranges)
     split = address_split(tables, read_labels(store), list(ADDRESS_FEATURE_COLUMNS), val_fraction)
+    split.source = table_uri(store.root, "address_features")
     arch = {k: v for k, v in ACCOUNT_CONFIG.items() if k not in FIT_KEYS}  # the evaluate-accounts architecture
     params = {**{k: str(v) for k, v in arch.items()}, "window_ranges": window_ranges}
     build = lambda x: M.build_address_risk_model(x, **arch)  # noqa: E731
@@ -111,6 +115,7 @@ def train_forecaster(
         epochs,
         partitions=sorted(tables),
         bucket_blocks=bucket_blocks,
+        source=table_uri(store.root, "raw_blocks"),
     )
 
 
@@ -118,6 +123,7 @@ def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -
     """(anomaly_scores, transaction_clusters) of one range, with value/fee from cleaned_transactions."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from blockanalytix_assets.api.summaries import with_summary
     from blockanalytix_assets.ml.scoring import align_amounts, score_transactions
 
     def amounts() -> pa.Table | None:
@@ -132,7 +138,8 @@ def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -
     value_eth = fee_eth = None
     if cleaned is not None:
         value_eth, fee_eth = align_amounts(features.column("hash"), cleaned)
-    return score_transactions(features, models, labels, value_eth, fee_eth)
+    scores, clusters = score_transactions(features, models, labels, value_eth, fee_eth)
+    return with_summary(scores), clusters  # the footer summary lets the API list ranges without reading rows
 
 
 TRAINERS = {

@@ -12,6 +12,7 @@ import mlflow
 import numpy as np
 
 from blockanalytix_assets.ml.evaluation import pr_curve
+from blockanalytix_assets.ml.experiments import ensure_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,14 +53,19 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str | None:
     return f"{redact_url(tracking_uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
+def experiment_url(tracking_uri: str, experiment_id: str) -> str | None:
+    """The experiment's runs list in the MLflow UI's model-training mode (MLflow 3.17 starts in GenAI mode)."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{redact_url(tracking_uri).rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
 def start_experiment(tracking_uri: str, experiment_name: str, artifact_location: str | None = None) -> str:
-    """Point MLflow at the server and make sure the experiment exists; returns its id."""
+    """Point MLflow at the server and make the experiment (with its model-development kind) active; returns its id."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    if artifact_location and mlflow.get_experiment_by_name(experiment_name) is None:
-        mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
-    exp = mlflow.set_experiment(experiment_name)
-    return exp.experiment_id
+    experiment_id = ensure_experiment(mlflow.MlflowClient(tracking_uri), experiment_name, artifact_location)
+    return mlflow.set_experiment(experiment_id=experiment_id).experiment_id
 
 
 def standard_tags(model_kind: str, feature_spec_version: str | None, partitions: list[str] | None) -> dict:

@@ -11,8 +11,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from blockanalytix_assets.ml import lineage, registry, tracking
 from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml import registry, tracking
 from blockanalytix_assets.ml.evaluation import safe_binary_report
 
 REFERENCE_QUANTILES = 1001
@@ -30,6 +30,7 @@ class Split:
     train_keys: list[str] = field(default_factory=list)
     val_keys: list[str] = field(default_factory=list)
     feature_spec_version: str | None = None
+    source: str | None = None  # the folder of the table the rows came from (ml.lineage.table_uri), if from storage
 
     @property
     def partitions(self) -> list[str]:
@@ -137,6 +138,7 @@ def supervised_run(
                 "val_partitions": ",".join(split.val_keys),
             }
         )
+        lineage.log_window_inputs(split)
         weights = M.class_weights(split.y_train)
         mlflow.log_params(
             {

@@ -8,8 +8,8 @@ import keras
 import mlflow
 import numpy as np
 
+from blockanalytix_assets.ml import lineage, registry, tracking
 from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml import registry, tracking
 from blockanalytix_assets.ml.evaluation import safe_binary_report
 from blockanalytix_assets.ml.training import RunResult, Split, reference_quantiles
 
@@ -90,6 +90,7 @@ def autoencoder_run(
                 "val_partitions": ",".join(split.val_keys),
             }
         )
+        lineage.log_window_inputs(split)
         mlflow.log_params(
             {
                 **params,

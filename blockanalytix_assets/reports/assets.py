@@ -65,7 +65,7 @@ def anomaly_report(
     pngs = _export_pngs(context, config, store, f"{html.ANOMALY_REPORT_DIR}/{key}", figs)
     files = {f"anomaly_report_{key}.html": page.encode("utf-8")}
     try:
-        run_id = tracking.log_report(mlflow.tracking_uri, mlflow.experiment_name, key, files)
+        run_id = tracking.log_report(mlflow.tracking_uri, mlflow.scoring_experiment_name, key, files)
         mlflow_meta = dg.MetadataValue.text(run_id)
     except Exception as exc:  # the report itself is written; MLflow being down must not lose it
         context.log.warning(f"Report not logged to MLflow: {type(exc).__name__}")

@@ -35,9 +35,10 @@ def log_report(
     """Upload files (name -> bytes) to `reports/` of the scoring run (or a new run); returns the run id."""
     from mlflow.tracking import MlflowClient
 
+    from blockanalytix_assets.ml.experiments import ensure_experiment
+
     client = MlflowClient(tracking_uri=tracking_uri)
-    exp = client.get_experiment_by_name(experiment_name)
-    experiment_id = exp.experiment_id if exp else client.create_experiment(experiment_name)
+    experiment_id = ensure_experiment(client, experiment_name)
     target = run_id or find_scoring_run(client, experiment_id, key)
     created = target is None
     if created:

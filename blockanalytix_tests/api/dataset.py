@@ -8,6 +8,10 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
+from blockanalytix_assets.api.summaries import with_summary
+from blockanalytix_assets.features.activity import address_activity
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
 from blockanalytix_assets.ingest.schema import BLOCKS, TRANSACTIONS, WEI
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
@@ -33,9 +37,10 @@ def _hex(rng: np.random.Generator, nbytes: int) -> str:
     return "0x" + rng.bytes(nbytes).hex()
 
 
-def build_dataset(root: str, ranges: int = 2, txs_per_range: int = 240, seed: int = 7) -> Dataset:
-    """Write raw_blocks, cleaned_transactions, anomaly_scores, transaction_clusters, address_risk_scores and
-    address_labels for `ranges` ranges of RANGE_SIZE blocks."""
+def build_dataset(root: str, ranges: int = 2, txs_per_range: int = 240, seed: int = 7, trees: bool = True) -> Dataset:
+    """Write raw_blocks, cleaned_transactions, address_activity, anomaly_scores (the summary in the footer of
+    every other range, as older writers left it out), transaction_clusters, address_risk_scores and
+    address_labels for `ranges` ranges of RANGE_SIZE blocks; then fold them into both run trees."""
     rng = np.random.default_rng(seed)
     store = Storage(root)
     population = [_hex(rng, 20) for _ in range(60)]
@@ -59,6 +64,7 @@ def build_dataset(root: str, ranges: int = 2, txs_per_range: int = 240, seed: in
         store.write("raw_blocks", key, _blocks_table(first, last))
         cleaned = _cleaned_table(hashes, blocks, ts, senders, receivers, value_eth, fee_eth, rng)
         store.write("cleaned_transactions", key, cleaned)
+        store.write("address_activity", key, address_activity(cleaned, None, i))
         score = np.clip(np.where(is_bad, rng.beta(6, 2, n), rng.beta(1.5, 8, n)), 0.0, 1.0)
         order = np.argsort(-score, kind="stable")
         rank = np.empty(n, dtype=np.int64)
@@ -90,7 +96,7 @@ def build_dataset(root: str, ranges: int = 2, txs_per_range: int = 240, seed: in
                 "threshold": np.full(n, 0.6),
             }
         )
-        store.write("anomaly_scores", key, scores)
+        store.write("anomaly_scores", key, with_summary(scores) if i % 2 == 0 else scores)
         centre = np.array([[0, 0], [4, 1], [1, 5], [6, 6]], dtype=float)[cluster]
         emb = centre + rng.normal(0, 0.7, (n, 2))
         clusters = pa.table(
@@ -119,6 +125,9 @@ def build_dataset(root: str, ranges: int = 2, txs_per_range: int = 240, seed: in
         )
         store.write("address_risk_scores", key, risk)
         ds.scores[key], ds.cleaned[key], ds.risk[key] = scores, cleaned, risk
+    if trees:
+        for spec in (PROFILE_TREE, TX_INDEX_TREE):
+            RunTree(store, spec).update()
     return ds
 
 
@@ -135,10 +144,7 @@ def _labels_table(labelled: dict[str, str]) -> pa.Table:
 
 
 def _blocks_table(first: int, last: int) -> pa.Table:
-    rows = [
-        {"number": b, "hash": f"0x{b:064x}", "timestamp": 1_700_000_000 + b * 12}
-        for b in range(first, last + 1)
-    ]
+    rows = [{"number": b, "hash": f"0x{b:064x}", "timestamp": 1_700_000_000 + b * 12} for b in range(first, last + 1)]
     return pa.Table.from_pylist(rows, schema=BLOCKS)
 
 

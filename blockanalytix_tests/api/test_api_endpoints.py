@@ -105,9 +105,7 @@ def test_unscored_range_is_404_with_the_reason(client, dataset):
     store.write("raw_blocks", "000000500-000000599", store.read("raw_blocks", KEY0))
     r = client.get("/ranges/000000500-000000599/anomalies")
     assert r.status_code == 404 and "not scored yet" in r.json()["error"]
-    assert any(
-        x["key"] == "000000500-000000599" and not x["scored"] for x in client.get("/ranges").json()["ranges"]
-    )
+    assert any(x["key"] == "000000500-000000599" and not x["scored"] for x in client.get("/ranges").json()["ranges"])
 
 
 def test_a_corrupt_file_is_a_500_json_without_a_trace(dataset, tmp_path):
@@ -132,9 +130,7 @@ def test_reads_are_cached_until_the_file_changes(client, dataset):
     )
     path = store.write("anomaly_scores", key, bumped)
     st = os.stat(path)
-    os.utime(
-        path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000)
-    )  # a distinct mtime even on coarse clocks
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a distinct mtime even on coarse clocks
     time.sleep(0.01)
     after = client.get(f"/ranges/{key}/anomalies", params={"limit": 1}).json()
     assert before["threshold"] == pytest.approx(0.6) and after["threshold"] == pytest.approx(0.3)

@@ -1,4 +1,4 @@
-"""transaction_features, address_features (with lookback) and address_labels on a tmp Storage."""
+"""transaction_features (with lookback), address_activity, lifetime address_features and address_labels."""
 
 import math
 
@@ -9,6 +9,7 @@ import pytest
 from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
 from blockanalytix_assets.features.assets import (
     ADDRESS_LABELS_KEY,
+    address_activity_asset,
     address_features_asset,
     address_labels_asset,
     transaction_features_asset,
@@ -56,11 +57,11 @@ def _resources(root: str) -> dict:
 def _materialize_range(root: str, instance: dg.DagsterInstance, key: str, lookback: int):
     config = {"config": {"lookback_ranges": lookback}}
     return dg.materialize(
-        [cleaned_transactions, transaction_features_asset, address_features_asset],
+        [cleaned_transactions, transaction_features_asset, address_activity_asset, address_features_asset],
         partition_key=key,
         instance=instance,
         resources=_resources(root),
-        run_config={"ops": {"transaction_features": config, "address_features": config}},
+        run_config={"ops": {"transaction_features": config}},
     )
 
 
@@ -85,23 +86,23 @@ def test_features_use_the_lookback_of_earlier_ranges(tmp_path):
 
     addr = {r["address"]: r for r in store.read("address_features", KEYS[1]).to_pylist()}
     assert set(addr) == {A, B, C}
-    assert addr[A]["sent_tnx"] == 3 and addr[B]["received_tnx"] == 3  # the window covers both ranges
+    assert addr[A]["sent_tnx"] == 3 and addr[B]["received_tnx"] == 3  # lifetime: both ranges
     assert addr[B]["erc20_total_ether_received"] == 5.0 and addr[B]["unique_received_from_addresses"] == 2
     assert set(ADDRESS_FEATURE_COLUMNS) <= set(addr[A])
+    meta = result.asset_materializations_for_node("address_features")[0].metadata
+    assert meta["history_ranges"].value == 2 and meta["dagster/row_count"].value == 3
 
-    # lookback 0: only the range itself
-    assert _materialize_range(root, instance, KEYS[1], 0).success
-    addr0 = {r["address"]: r for r in store.read("address_features", KEYS[1]).to_pylist()}
-    assert addr0[A]["sent_tnx"] == 1 and addr0[B]["erc20_total_ether_received"] == 0.0
-    assert store.read("transaction_features", KEYS[1]).to_pylist()[0]["sender_is_new"] == 1.0
+    # as of range 0: the later range is not in its history, whatever the order they were computed in
+    assert _materialize_range(root, instance, KEYS[0], 0).success
+    addr0 = {r["address"]: r for r in store.read("address_features", KEYS[0]).to_pylist()}
+    assert addr0[A]["sent_tnx"] == 2 and addr0[B]["received_tnx"] == 1
+    assert store.read("transaction_features", KEYS[1]).to_pylist()[0]["sender_is_new"] == 0.0
 
 
 def test_address_labels_from_configured_sources(tmp_path):
     root = str(tmp_path)
     (tmp_path / "devnet").mkdir()
-    (tmp_path / "devnet" / "labels.csv").write_text(
-        f"address,typology,first_block\n{A},phishing_drain,3\n0x1,x,1\n"
-    )
+    (tmp_path / "devnet" / "labels.csv").write_text(f"address,typology,first_block\n{A},phishing_drain,3\n0x1,x,1\n")
     sources = [{"location": "{home}/devnet/labels.csv", "format": "devnet_csv", "name": "devnet"}]
     result = dg.materialize(
         [address_labels_asset],
@@ -123,3 +124,32 @@ def test_address_labels_defaults_without_devnet(tmp_path):
     meta = result.asset_materializations_for_node("address_labels")[0].metadata
     assert meta["missing_sources"].value == ["devnet"] and meta["rows"].value > 500
     assert set(meta["by_category"].value) <= {"sanctioned", "phishing", "exploit", "scam"}
+
+
+def test_history_check_warns_after_an_earlier_range_lands_late(tmp_path):
+    import pyarrow.parquet as pq
+
+    from blockanalytix_assets.features.checks import address_features_history_complete
+    from blockanalytix_assets.features.history import history_of, missing_history
+
+    root = str(tmp_path)
+    _write_raw(root)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", KEYS)
+
+    def run(key: str) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [cleaned_transactions, address_activity_asset, address_features_asset, address_features_history_complete],
+            partition_key=key,
+            instance=instance,
+            resources=_resources(root),
+        )
+
+    late = run(KEYS[1])  # the later range first: its history has only itself
+    assert late.get_asset_check_evaluations()[0].passed
+    assert run(KEYS[0]).success  # the earlier range lands after it: range 1's features are now stale
+    store = Storage(root)
+    stored = history_of(pq.read_schema(f"{root}/address_features/{KEYS[1]}.parquet").metadata)
+    assert stored["ranges"] == 1 and missing_history(stored, store.keys("address_activity"), KEYS[1]) == 1
+    again = run(KEYS[1]).get_asset_check_evaluations()  # re-materialised: complete again
+    assert again[0].passed and again[0].metadata["history_ranges"].value == 2

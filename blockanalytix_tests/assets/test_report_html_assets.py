@@ -15,6 +15,7 @@ from blockanalytix_tests.api.dataset import build_dataset
 
 pytestmark = pytest.mark.integration
 EXPERIMENT = "reports-test"
+SCORING_EXPERIMENT = "reports-test-scoring"  # scoring runs and the reports logged into them
 
 
 def _no_png(asset: str) -> dict:
@@ -29,7 +30,9 @@ def setup(tmp_path_factory, mlflow_server):
     instance.add_dynamic_partitions("block_ranges", ds.keys)
     resources = {
         "storage": StorageResource(root=ds.root),
-        "mlflow": MlflowResource(tracking_uri=mlflow_server, experiment_name=EXPERIMENT),
+        "mlflow": MlflowResource(
+            tracking_uri=mlflow_server, experiment_name=EXPERIMENT, scoring_experiment_name=SCORING_EXPERIMENT
+        ),
     }
     return ds, instance, resources, mlflow_server
 
@@ -62,6 +65,7 @@ def test_anomaly_report_is_written_linked_and_logged_to_mlflow(setup):
     client = MlflowClient(tracking_uri=uri)
     run = client.get_run(meta["mlflow_run_id"].value)
     assert run.data.tags[tracking.PARTITION_TAG] == key and run.info.status == "FINISHED"
+    assert run.info.experiment_id == client.get_experiment_by_name(SCORING_EXPERIMENT).experiment_id
     assert [a.path for a in client.list_artifacts(run.info.run_id, "reports")] == [
         f"reports/anomaly_report_{key}.html"
     ]
@@ -71,8 +75,8 @@ def test_report_goes_into_the_partitions_scoring_run_when_there_is_one(setup):
     ds, instance, resources, uri = setup
     key = ds.keys[1]
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(EXPERIMENT) or client.get_experiment(
-        client.create_experiment(EXPERIMENT)
+    exp = client.get_experiment_by_name(SCORING_EXPERIMENT) or client.get_experiment(
+        client.create_experiment(SCORING_EXPERIMENT)
     )
     scoring = client.create_run(
         exp.experiment_id, tags={tracking.PARTITION_TAG: key, tracking.STAGE_TAG: tracking.SCORING_STAGE}

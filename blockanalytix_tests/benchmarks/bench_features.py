@@ -143,9 +143,7 @@ def measure(root: str, repeats: int = 3) -> dict:
     figures = {"transactions": rows, "addresses": addresses, "token_transfers": n_tt, "repeats": repeats}
     figures |= {k: round(v, 3) for k, v in best.items()}
     figures["clean_rows_per_s"] = round(rows / best["clean_s"])
-    figures["features_rows_per_s"] = round(
-        rows / (best["transaction_features_s"] + best["address_features_s"])
-    )
+    figures["features_rows_per_s"] = round(rows / (best["transaction_features_s"] + best["address_features_s"]))
     figures["ratio_to_io_floor"] = round(best["total_s"] / best["io_floor_s"], 2)
     figures["ratio_to_raw_copy"] = round(best["total_s"] / best["raw_copy_s"], 2)
     figures["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
@@ -168,8 +166,7 @@ def run() -> dict:
         "cpu_count": os.cpu_count(),
         "target_ratio": TARGET_RATIO,
         "target_peak_gb": TARGET_PEAK_GB,
-        "meets_targets": figures["ratio_to_io_floor"] <= TARGET_RATIO
-        and figures["peak_rss_gb"] < TARGET_PEAK_GB,
+        "meets_targets": figures["ratio_to_io_floor"] <= TARGET_RATIO and figures["peak_rss_gb"] < TARGET_PEAK_GB,
     }
     for k, v in figures.items():
         print(f"{k:>24}: {v}")

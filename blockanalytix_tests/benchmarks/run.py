@@ -1,4 +1,4 @@
-"""`make bench`: run the ingest, features and scoring benchmarks, print a summary, write results/*.json."""
+"""`make bench`: run the ingest, features, scoring and serving benchmarks, print a summary, write results/*.json."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ BENCHES = (
                               "ratio_to_io_floor", "peak_rss_gb")),
     ("bench_scoring", False, ("rows", "seconds_median", "tx_per_s_median", "model_load_seconds",
                               "classifier_train_samples_per_s")),
+    ("bench_serving", True, ("ranges", "update_median_s", "update_amortised_s", "tx_lookup_p95_ms", "address_p95_ms",
+                             "server_peak_rss_mb", "concurrent_errors", "disk_gb")),
     ("bench_train_device", False, ("backend", "epoch_s_batch_512", "train_samples_per_s_batch_512",
                                    "epoch_s_batch_4096", "train_samples_per_s_batch_4096")),
 )  # fmt: skip

@@ -89,6 +89,14 @@ def test_copied_paths_exist_and_install_uses_pyproject() -> None:
     assert any("pip install" in run and " . " in f"{run} " for run in _args("RUN"))
 
 
+def test_dependencies_install_in_a_layer_before_the_source() -> None:
+    copy_source = next(i for i, (kw, args) in enumerate(STEPS) if kw == "COPY" and "blockanalytix_assets" in args)
+    deps = next(i for i, (kw, args) in enumerate(STEPS) if kw == "RUN" and "-r /tmp/requirements.txt" in args)
+    assert deps < copy_source, "a code change would reinstall every dependency"
+    assert "tomllib" in STEPS[deps][1] and "pyproject.toml" in STEPS[deps][1]
+    assert any(kw == "RUN" and "--no-deps ." in args for kw, args in STEPS[copy_source:])
+
+
 def _hadolint() -> str | None:
     local = Path(sys.executable).parent / "hadolint"
     return str(local) if local.is_file() else shutil.which("hadolint")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
@@ -22,6 +24,7 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     resources = {
         "storage": StorageResource(root=store.root),
         "mlflow": MlflowResource(tracking_uri=mlflow_server, experiment_name="assets-test",
+                                 scoring_experiment_name="assets-test-scoring",
                                  classifier_model_name="assets-clf", autoencoder_model_name="assets-ae"),
     }  # fmt: skip
     instance = dg.DagsterInstance.ephemeral()
@@ -57,13 +60,18 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     assert mats["anomaly_scores"].metadata["assets-clf_version"].value == "1"
     assert mats["anomaly_scores"].metadata["rows"].value == table.num_rows
 
-    # Each scored partition gets its own MLflow run (the range's report is later logged into it).
+    # Each scored partition gets its own MLflow run (the range's report is later logged into it), in the scoring
+    # experiment: the training experiment holds training runs only.
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=mlflow_server)
     experiment = client.get_experiment_by_name("assets-test")
+    scoring = client.get_experiment_by_name("assets-test-scoring")
+    kind = "mlflow.experimentKind"
+    assert experiment.tags[kind] == scoring.tags[kind] == "custom_model_development"
+    assert not client.search_runs([experiment.experiment_id], filter_string="tags.`blockanalytix.stage` = 'scoring'")
     runs = client.search_runs(
-        [experiment.experiment_id],
+        [scoring.experiment_id],
         filter_string=f"tags.`blockanalytix.partition_key` = '{key}' and tags.`blockanalytix.stage` = 'scoring'",
     )
     assert len(runs) == 1
@@ -71,6 +79,14 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     batches = {r.data.tags["model_kind"]: r.data.params.get("batch_size") for r in client.search_runs(
         [experiment.experiment_id], filter_string="tags.model_kind != ''")}  # fmt: skip
     assert batches["anomaly_classifier"] == "1024" and batches["transaction_autoencoder"] == "256"
+    # Every training run names its input: the table's folder, the partitions, the feature spec and a digest.
+    [clf_run] = client.search_runs([experiment.experiment_id], filter_string="tags.model_kind = 'anomaly_classifier'")
+    inputs = {next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset
+              for i in clf_run.inputs.dataset_inputs}  # fmt: skip
+    source = json.loads(inputs["training"].source)
+    assert source["uri"] == f"{store.root}/transaction_features" and source["partitions"] == sorted(parts)[:-1]
+    assert json.loads(inputs["validation"].source)["partitions"] == [key]
+    assert inputs["training"].name == "transaction_features spec=synthetic"  # synthetic_world's spec version
     assert runs[0].data.metrics["rows"] == table.num_rows
 
 

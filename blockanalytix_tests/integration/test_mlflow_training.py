@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import mlflow
@@ -30,6 +31,7 @@ def world(mlflow_server):
     start_experiment(mlflow_server, "blockanalytix-test")
     parts, labels = synthetic_world(n_partitions=3, rows_per_partition=2000, seed=1)
     split = transaction_split(parts, labels, feature_columns())
+    split.source = "/data/transaction_features"  # as ml.pipeline sets it for a window read from storage
     return parts, labels, split
 
 
@@ -59,6 +61,16 @@ def test_training_round_registers_champion_and_scores(world, mlflow_server):
     assert run.data.tags["feature_spec_version"] == "synthetic"
     assert run.data.tags["partitions"] == ",".join(sorted(parts))
     assert run.data.tags["git_commit"] not in ("",)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on training runs
+    for result in (clf, ae):  # both runs name their input: folder, partitions, feature spec, digest
+        inputs = client.get_run(result.run_id).inputs.dataset_inputs
+        sources = {next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset for i in inputs}
+        assert json.loads(sources["training"].source)["partitions"] == split.train_keys
+        assert json.loads(sources["validation"].source)["paths"] == [
+            f"/data/transaction_features/{k}.parquet" for k in split.val_keys
+        ]
+        assert sources["training"].name == "transaction_features spec=synthetic" and sources["training"].digest
     assert "champion_decision" in run.data.tags and run.data.tags["champion_promoted"] == "true"
     for name in ("val_pr_auc", "val_roc_auc", "val_f1", "val_recall_at_1pct_fpr", "baseline_val_pr_auc"):
         assert name in run.data.metrics, name

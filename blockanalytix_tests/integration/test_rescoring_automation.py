@@ -22,7 +22,7 @@ from blockanalytix_assets.resources import MlflowResource, PipelineSettings, Sto
 pytestmark = pytest.mark.integration
 
 SCORED = ("anomaly_scores", "transaction_clusters", "address_risk_scores")
-PER_RANGE_INPUTS = ("cleaned_transactions", "transaction_features", "address_features")
+PER_RANGE_INPUTS = ("cleaned_transactions", "transaction_features", "address_activity", "address_features")
 TRAINING = [address_labels_asset, anomaly_classifier, transaction_autoencoder, address_risk_model]  # training_job
 KINDS = ("anomaly_classifier", "transaction_autoencoder", "address_risk_model")
 MODEL_NAMES = {kind: f"rescore-{kind}" for kind in KINDS}

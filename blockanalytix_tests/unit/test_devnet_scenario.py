@@ -5,6 +5,8 @@ import re
 from collections import Counter
 from dataclasses import asdict
 
+import numpy as np
+
 from blockanalytix_assets.devnet.chain import ChainFiles
 from blockanalytix_assets.devnet.scenario import plan_blocks, read_labels, typology_schedule, write_labels
 from blockanalytix_assets.devnet.world import TYPOLOGIES, ScenarioConfig, World
@@ -81,3 +83,21 @@ def test_cached_chain_is_reused_only_for_the_same_config_and_code(tmp_path):
     assert files.matching_manifest(ScenarioConfig(seed=8, blocks=300), "fp") is None
     beside = ChainFiles.beside(tmp_path / "chain.json")
     assert (beside.labels.name, beside.manifest.name) == ("chain.labels.csv", "chain.manifest.json")
+
+
+def test_regime_shift_changes_only_the_blocks_from_the_shift_on():
+    config = ScenarioConfig(seed=3, blocks=120, txs_per_block=20)
+    shifted = ScenarioConfig(seed=3, blocks=120, txs_per_block=20, regime_shift_at=60)
+    (_, before), (world, after) = _plan(config), _plan(shifted)
+    assert before[:59] == after[:59] and before[59:] != after[59:]
+    assert config.cache_key() == "s3-b120-k20-a400" and shifted.cache_key() == "s3-b120-k20-a400-r60"
+
+    def figures(plan: list) -> tuple[float, float, float]:
+        txs = [tx for block in plan for tx in block]
+        price = [int(tx.get("maxFeePerGas", tx.get("gasPrice")), 16) for tx in txs]
+        value = [int(tx["value"], 16) for tx in txs if int(tx["value"], 16)]
+        return float(np.median(price)), float(np.median(value)), sum("data" in tx for tx in txs) / len(txs)
+
+    (p0, v0, c0), (p1, v1, c1) = figures(before[60:]), figures(after[60:])
+    assert p1 > 3 * p0 and v1 > 3 * v0 and c1 > c0 + 0.1  # gas prices, ETH values, contract calls
+    assert {t for _, t, b in world.label_rows() if b >= 60} == set(TYPOLOGIES)  # typologies continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from blockanalytix_assets.ml.tracking import git_commit, redact_url, run_url, standard_tags
+from blockanalytix_assets.ml.tracking import experiment_url, git_commit, redact_url, run_url, standard_tags
 
 
 def test_redact_url_drops_credentials_and_query():
@@ -14,6 +14,9 @@ def test_redact_url_drops_credentials_and_query():
     url = run_url("https://u:p@host/", "3", "abc")
     assert url == "https://host/#/experiments/3/runs/abc" and "p@" not in url
     assert run_url("sqlite:///tmp/mlflow.db", "1", "x") is None
+    # MLflow 3.17 opens experiments in GenAI mode unless the link asks for model training.
+    assert experiment_url("https://u:p@host/", "3") == "https://host/#/experiments/3/runs?workflowType=machine_learning"
+    assert experiment_url("sqlite:///tmp/mlflow.db", "1") is None
 
 
 def test_standard_tags(monkeypatch):

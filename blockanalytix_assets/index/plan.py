@@ -1,0 +1,107 @@
+"""Run-tree planning, pure: which nodes the present leaves imply, which stored nodes are still valid, the cover.
+
+A level-k node i covers range indexes [i*F^k, (i+1)*F^k); leaves are level 0, keyed by their range key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+from blockanalytix_assets.ranges import parse_key
+
+
+@lru_cache(maxsize=1 << 16)
+def range_index(key: str) -> int:
+    """The index of an aligned, fixed-size range key."""
+    r = parse_key(key)
+    return r.first // r.size
+
+
+def node_name(level: int, index: int) -> str:
+    return f"L{level}/{index:09d}"
+
+
+def node_token(children: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(children).encode()).hexdigest()
+
+
+def plan_nodes(leaves: dict[str, str], fanout: int) -> dict[str, dict]:
+    """The complete nodes (manifest entries without rows) implied by present leaves {key: token}."""
+    level_items: dict[int, tuple[str, str, str]] = {}
+    for key, token in leaves.items():
+        i = range_index(key)
+        if i in level_items:
+            raise ValueError(f"Leaves {level_items[i][1]} and {key} have the same range index {i}: mixed range sizes.")
+        level_items[i] = (token, key, key)
+    nodes: dict[str, dict] = {}
+    level = 1
+    while True:
+        counts: dict[int, int] = {}
+        for i in level_items:
+            counts[i // fanout] = counts.get(i // fanout, 0) + 1
+        parents = sorted(p for p, n in counts.items() if n == fanout)
+        if not parents:
+            return nodes
+        built: dict[int, tuple[str, str, str]] = {}
+        for p in parents:
+            kids = [level_items[p * fanout + j] for j in range(fanout)]
+            tokens = [k[0] for k in kids]
+            entry = {"level": level, "index": p, "first_key": kids[0][1], "last_key": kids[-1][2]}
+            entry.update(children=tokens, token=node_token(tokens))
+            nodes[node_name(level, p)] = entry
+            built[p] = (entry["token"], entry["first_key"], entry["last_key"])
+        level_items, level = built, level + 1
+
+
+def valid_nodes(manifest: dict, leaves: dict[str, str]) -> dict[str, dict]:
+    """Manifest nodes whose children still carry the tokens they were built from (leaves from a fresh listing)."""
+    fanout = manifest.get("fanout", 0)
+    leaf_tokens = {range_index(k): t for k, t in leaves.items()}
+    by_level: dict[int, list[dict]] = {}
+    for entry in manifest.get("nodes", {}).values():
+        by_level.setdefault(entry["level"], []).append(entry)
+    valid: dict[str, dict] = {}
+    current = leaf_tokens
+    for level in sorted(by_level):
+        nxt = {}
+        for e in by_level[level]:
+            kids = [current.get(e["index"] * fanout + j) for j in range(fanout)]
+            if kids == e["children"]:
+                valid[node_name(level, e["index"])] = e
+                nxt[e["index"]] = e["token"]
+        current = nxt
+    return valid
+
+
+def compute_cover(manifest: dict, leaves: dict[str, str], upto_key: str | None = None) -> list[tuple]:
+    """(level, index, first_key, last_key) of the cover: maximal valid nodes plus loose leaves, in range order."""
+    fanout = manifest.get("fanout", 0)
+    valid = valid_nodes(manifest, leaves) if fanout else {}
+    upto = range_index(upto_key) if upto_key is not None else None
+    leaf_by_index = {range_index(k): k for k in leaves}
+    out: list[tuple] = []
+
+    def emit(level: int, index: int) -> None:
+        lo, hi = index * fanout**level, (index + 1) * fanout**level - 1
+        if upto is not None and lo > upto:
+            return
+        if level == 0:
+            out.append((0, index, leaf_by_index[index], leaf_by_index[index]))
+        elif upto is None or hi <= upto:
+            e = valid[node_name(level, index)]
+            out.append((level, index, e["first_key"], e["last_key"]))
+        else:
+            for j in range(fanout):
+                emit(level - 1, index * fanout + j)
+
+    covered: set[int] = set()
+    tops = [e for e in valid.values() if node_name(e["level"] + 1, e["index"] // fanout) not in valid]
+    for e in tops:
+        emit(e["level"], e["index"])
+        covered.update(range(e["index"] * fanout ** e["level"], (e["index"] + 1) * fanout ** e["level"]))
+    for i in leaf_by_index:
+        if i not in covered:
+            emit(0, i)
+    return sorted(out, key=lambda p: (range_index(p[2]), -p[0]))
