@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from blockanalytix_assets.ml.drift_reference import tracking_reachable
 from blockanalytix_assets.resources import MlflowResource
 
 DATA_VERSION_TAG = "dagster/data_version"
@@ -13,19 +14,6 @@ def _model_names(mlflow: MlflowResource) -> dict[str, str]:
         "transaction_autoencoder": mlflow.autoencoder_model_name,
         "address_risk_model": mlflow.address_model_name,
     }
-
-
-def _reachable(tracking_uri: str, timeout_s: float = 3.0) -> bool:
-    """Whether an http(s) tracking server answers at all (other URIs are local stores: True)."""
-    import requests
-
-    if not tracking_uri.startswith(("http://", "https://")):
-        return True
-    try:
-        requests.get(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s)
-    except requests.RequestException:
-        return False
-    return True
 
 
 def _champion(tracking_uri: str, model_name: str):  # noqa: ANN202 (an mlflow ModelVersion or None)
@@ -52,7 +40,7 @@ def champion_alias_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowRes
     from blockanalytix_assets.ingest.redact import redact_url
 
     where = redact_url(mlflow.tracking_uri)
-    if not _reachable(mlflow.tracking_uri):  # MLflow's own client retries for minutes: a tick must not hang
+    if not tracking_reachable(mlflow.tracking_uri):  # MLflow's own client retries for minutes: a tick must not hang
         return dg.SkipReason(f"MLflow at {where} is not answering; the champions are checked again next tick")
     events = []
     for asset, model_name in _model_names(mlflow).items():
