@@ -83,9 +83,16 @@ def ranges_sync(dry_run: bool) -> None:
     if not dry_run and new_keys:
         instance.add_dynamic_partitions("block_ranges", new_keys)
     click.echo(
-        json.dumps({"head": head, "added": len(new_keys), "total": len(existing) + len(new_keys),
-                    "first_new": new_keys[0] if new_keys else None, "last_new": new_keys[-1] if new_keys else None,
-                    "dry_run": dry_run})
+        json.dumps(
+            {
+                "head": head,
+                "added": len(new_keys),
+                "total": len(existing) + len(new_keys),
+                "first_new": new_keys[0] if new_keys else None,
+                "last_new": new_keys[-1] if new_keys else None,
+                "dry_run": dry_run,
+            }
+        )
     )
 
 

@@ -94,14 +94,21 @@ class Storage:
         )
 
     def write_stream(
-        self, asset: str, key: str, schema: pa.Schema, tables: Iterable[pa.Table], statistics: list[str] | None = None
+        self,
+        asset: str,
+        key: str,
+        schema: pa.Schema,
+        tables: Iterable[pa.Table],
+        statistics: list[str] | None = None,
+        dictionary: bool = True,
     ) -> str:
         """Write tables one after another into one file atomically; each table becomes whole row groups.
 
         `statistics` limits min/max statistics to those columns (a sorted file needs them on its key only; the footer
-        grows with row groups x columns with statistics).
+        grows with row groups x columns with statistics); dictionary=False writes no dictionaries.
         """
         opts = write_options(schema) | ({"write_statistics": statistics} if statistics is not None else {})
+        opts |= {} if dictionary else {"use_dictionary": False}
 
         def emit(sink) -> None:
             with pq.ParquetWriter(sink, schema, **opts) as writer:

@@ -68,9 +68,7 @@ class _JsonRpcServer:
         raise NotImplementedError
 
     @staticmethod
-    def send(
-        handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None
-    ) -> None:
+    def send(handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None) -> None:
         handler.send_response(status)
         for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
             handler.send_header(k, v)
@@ -142,9 +140,7 @@ class FaultProxy(_JsonRpcServer):
             with self._lock:
                 self.injected[fault] += 1
         if fault == "429":
-            return self.send(
-                handler, 429, b'{"error":"rate limited"}', {"Retry-After": str(self.retry_after)}
-            )
+            return self.send(handler, 429, b'{"error":"rate limited"}', {"Retry-After": str(self.retry_after)})
         if fault in ("500", "502", "503"):
             return self.send(handler, int(fault), b"upstream failure")
         if fault == "drop":

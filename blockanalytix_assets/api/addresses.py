@@ -8,8 +8,10 @@ ranges where the address is active (the newest RECENT_RANGES stored ranges for a
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from functools import partial
+from typing import Any
 
 import pyarrow as pa
 
@@ -32,14 +34,21 @@ from blockanalytix_assets.storage import Storage
 RECENT_RANGES = 32
 RECENT_BATCHES = (2, 6, 24)
 ANOMALOUS_LIMIT = 20
-READ = "read_parquet({paths}, union_by_name = true, filename = true)"
-# Narrow scans find the rows (a few columns of every file), then whole rows come from the files that hold them.
-ANOMALOUS_SQL = f"""
-SELECT * FROM {READ} WHERE (from_address = $a OR to_address = $a) AND anomaly_score >= threshold
+
+
+def _source(paths: list[str], filename: bool = False) -> str:
+    """read_parquet over the files: one file is read plainly (union_by_name and filename cost ~30% of its scan)."""
+    if len(paths) == 1:
+        return f"read_parquet({sql_list(paths)})"
+    return f"read_parquet({sql_list(paths)}, union_by_name = true{', filename = true' if filename else ''})"
+
+
+ANOMALOUS_SQL = """
+SELECT * FROM {src} WHERE (from_address = $a OR to_address = $a) AND anomaly_score >= threshold
 """
-SCORES_SQL = f"SELECT * FROM {READ} WHERE list_contains($hashes, hash)"
+SCORES_SQL = "SELECT * FROM {src} WHERE list_contains($hashes, hash)"
 TX_SQL = """
-SELECT {cols}, filename FROM {tx} WHERE (from_address = $a OR to_address = $a)
+SELECT {cols}{filename} FROM {src} WHERE (from_address = $a OR to_address = $a)
   AND (block_number < $b OR (block_number = $b AND transaction_index < $i))
 ORDER BY block_number DESC, transaction_index DESC LIMIT $n
 """
@@ -47,70 +56,133 @@ NO_POSITION = (2**62, 2**62)
 
 
 def _point(points: PointReader, tokens: dict[str, str], address: str, part) -> pa.Table | None:
-    return points.lookup(part.path, tokens.get(part.path, ""), "address", address)
+    from blockanalytix_assets.features.profiles import PROFILE_COLUMNS
+
+    return points.lookup(part.path, tokens.get(part.path, ""), "address", address, PROFILE_COLUMNS)
 
 
-def _merge_profile(rows: pa.Table) -> tuple[dict, pa.Table]:
-    """The API profile and the merged activity row of the rows read (one per cover part, in range order)."""
-    from blockanalytix_assets.features.activity import ACTIVITY_SCHEMA
-    from blockanalytix_assets.features.profiles import merge_activity, profile_records
+def _merge_profile(rows: pa.Table) -> dict:
+    """The API profile of the rows read (one per cover part, in range order)."""
+    from blockanalytix_assets.features.profiles import PROFILE_COLUMNS, merge_activity, profile_records
 
-    merged = merge_activity([rows.select(ACTIVITY_SCHEMA.names).cast(ACTIVITY_SCHEMA)])  # it merges duplicates
-    return {k: clean(v) for k, v in profile_records(merged)[0].items()}, merged
+    merged = merge_activity([rows], PROFILE_COLUMNS)  # one row per cover part: it merges them
+    return {k: clean(v) for k, v in profile_records(merged)[0].items()}
+
+
+def _active(parts: list[pa.Table | None]) -> list[tuple[int, int]]:
+    """(range index, tx count) of the address in these cover parts (disjoint, in range order)."""
+    out: list[tuple[int, int]] = []
+    for t in parts:
+        if t is not None and t.num_rows:
+            for row in t.select(["ranges", "range_tx_counts"]).to_pylist():
+                out += zip(row["ranges"] or [], row["range_tx_counts"] or [], strict=True)
+    return sorted(out)
+
+
+def _done(value: object) -> Future:
+    f: Future = Future()
+    f.set_result(value)
+    return f
 
 
 class AddressLookup:
     """One address's answer from one catalog snapshot."""
 
     def __init__(
-        self, storage: Storage, engine: Engine, snap: Snapshot, points: PointReader, pool: Executor | None = None
+        self,
+        storage: Storage,
+        engine: Engine,
+        snap: Snapshot,
+        points: PointReader,
+        pool: Executor | None = None,
+        query_pool: Executor | None = None,
     ):
-        self.storage, self.engine, self.snap, self.points, self.pool = storage, engine, snap, points, pool
+        """pool runs the point reads; query_pool (default: pool) the queries, so they never queue behind reads."""
+        self.storage, self.engine, self.snap, self.points = storage, engine, snap, points
+        self.pool, self.query_pool = pool, query_pool or pool
 
-    def _paths(self, asset: str, keys: list[str]) -> str:
-        return sql_list([self.storage.path(asset, k) for k in keys])
+    def _paths(self, asset: str, keys: list[str]) -> list[str]:
+        return [self.storage.path(asset, k) for k in keys]
+
+    def _submit(self, call: Callable[[], Any], pool: Executor | None = None) -> Future:
+        pool = pool or self.pool
+        return pool.submit(call) if pool is not None else _done(call())
 
     def answer(self, address: str, limit: int, position: tuple[int, ...] | None) -> dict | None:
-        profile, active = self.profile(address)
-        calls = [
-            partial(self.transactions, address, active, limit, position or NO_POSITION),
-            partial(self.risk, address, active),
-            partial(self.labels, address),
-            partial(self.anomalous, address, active),
-        ]
-        if self.pool is None:
-            results = [call() for call in calls]
-        else:  # independent queries: DuckDB runs them side by side on their own cursors
-            results = [f.result() for f in [self.pool.submit(call) for call in calls]]
-        (txs, next_position), risk, labels, anomalous = results
-        if profile is None and risk is None and not labels and not txs and not anomalous:
+        position = position or NO_POSITION
+        labels = self._submit(partial(self.labels, address), self.query_pool)
+        cover = parts_for_key(self.snap.covers.get("address_profiles", []), address)
+        if not cover:
+            profile, dependents = None, self._dependents(address, self._fallback_ranges(), limit, position)
+        else:
+            profile, dependents = self._pipelined(address, cover, limit, position)
+        (txs, next_position), risk, anomalous = (f.result() for f in dependents)
+        labels_found = labels.result()
+        if profile is None and risk is None and not labels_found and not txs and not anomalous:
             return None
         return {
             "address": address,
             "risk": risk,
-            "labels": labels,
+            "labels": labels_found,
             "anomalous_transactions": anomalous,
             "profile": profile,
             "transactions": txs,
             "next_cursor": encode_cursor(*next_position) if next_position else None,
         }
 
+    def _dependents(
+        self, address: str, active: list[tuple[int, int]], limit: int, position: tuple[int, ...]
+    ) -> list[Future]:
+        """Transactions page, risk and anomalous transactions: they need only the newest active ranges."""
+        calls = [
+            partial(self.transactions, address, active, limit, position),
+            partial(self.risk, address, active),
+            partial(self.anomalous, address, active),
+        ]
+        return [self._submit(call, self.query_pool) for call in calls]
+
+    def _pipelined(self, address: str, cover: list, limit: int, position: tuple[int, ...]) -> tuple:
+        """Read the cover newest part first; start the dependents once the newest parts name enough ranges.
+
+        Cover parts are disjoint and in range order, so the ranges found in a newest suffix of the cover are
+        exactly the address's newest ranges: a heavy address's page and recent scores need only the first
+        few parts, and their queries run while the older (larger) parts are still being read.
+        """
+        look = partial(_point, self.points, self.snap.tokens, address)
+        futures = {i: self._submit(partial(look, cover[i])) for i in reversed(range(len(cover)))}
+        found: list[pa.Table | None] = [None] * len(cover)
+        dependents = None
+        for i in reversed(range(len(cover))):
+            found[i] = futures[i].result()
+            if dependents is None and (i == 0 or self._enough(active := _active(found[i:]), limit, position)):
+                dependents = self._dependents(address, active if i else _active(found), limit, position)
+        parts = [t for t in found if t is not None and t.num_rows]
+        profile = _merge_profile(pa.concat_tables(parts, promote_options="default")) if parts else None
+        return profile, dependents
+
+    def _enough(self, active: list[tuple[int, int]], limit: int, position: tuple[int, ...]) -> bool:
+        """Do these newest active ranges hold the page after position and RECENT_RANGES ranges?"""
+        if len(active) < RECENT_RANGES:
+            return False
+        return sum(n for _, n in self._older(active, position)) > limit
+
+    def _older(self, active: list[tuple[int, int]], position: tuple[int, ...]) -> list[tuple[int, int]]:
+        """The active ranges (newest first) that can hold transactions before position."""
+        tx_keys = self.snap.by_index.get("cleaned_transactions", {})
+        return [(i, n) for i, n in reversed(active) if i in tx_keys and int(tx_keys[i].split("-")[0]) <= position[0]]
+
     def profile(self, address: str) -> tuple[dict | None, list[tuple[int, int]]]:
         """The lifetime profile and the address's active (range index, tx count), oldest first."""
         cover = self.snap.covers.get("address_profiles", [])
         if not cover:
             return None, self._fallback_ranges()
-        # Each cover file is sorted by address: one small row group per file, footers cached (api/points.py);
-        # of a sharded node only the shard whose key range holds the address.
         cover = parts_for_key(cover, address)
         look = partial(_point, self.points, self.snap.tokens, address)
-        found = list(self.pool.map(look, cover)) if self.pool is not None else [look(p) for p in cover]
+        found = [f.result() for f in [self._submit(partial(look, p)) for p in cover]]
         parts = [t for t in found if t is not None and t.num_rows]
         if not parts:
             return None, []
-        record, merged = _merge_profile(pa.concat_tables(parts, promote_options="default"))
-        row = merged.select(["ranges", "range_tx_counts"]).to_pylist()[0]
-        return record, list(zip(row["ranges"] or [], row["range_tx_counts"] or [], strict=True))
+        return _merge_profile(pa.concat_tables(parts, promote_options="default")), _active(found)
 
     def _fallback_ranges(self) -> list[tuple[int, int]]:
         """Without a profile tree: the newest RECENT_RANGES stored ranges (counts unknown)."""
@@ -129,18 +201,18 @@ class AddressLookup:
             if not batch:
                 continue
             key_of = {self.storage.path("address_risk_scores", k): k for k in batch}
-            sql = f"SELECT * FROM {READ.format(paths=sql_list(list(key_of)))} WHERE address = $a"
+            sql = f"SELECT * FROM {_source(list(key_of), filename=True)} WHERE address = $a"
             rows = self.engine.rows(sql, {"a": address})
             if rows:
-                row = max(rows, key=lambda r: key_of.get(r["filename"], ""))
-                return {**pick(row, RISK_COLUMNS), "partition_key": key_of.get(row["filename"])}
+                row = max(rows, key=lambda r: key_of.get(r.get("filename", ""), batch[0]))
+                return {**pick(row, RISK_COLUMNS), "partition_key": key_of.get(row.get("filename", ""), batch[0])}
         return None
 
     def labels(self, address: str) -> list[dict]:
         keys = self.snap.keys("address_labels")
         if not keys:
             return []
-        sql = f"SELECT * FROM {READ.format(paths=self._paths('address_labels', keys))} WHERE address = $a"
+        sql = f"SELECT * FROM {_source(self._paths('address_labels', keys))} WHERE address = $a"
         labels = [pick(r, LABEL_FIELDS) for r in self.engine.rows(sql, {"a": address})]
         return list({(lb["label"], lb["source"]): lb for lb in labels}.values())
 
@@ -151,7 +223,8 @@ class AddressLookup:
             batch, keys = keys[-size:], keys[:-size]
             if not batch or len(out) >= ANOMALOUS_LIMIT:
                 break
-            rows = self.engine.rows(ANOMALOUS_SQL.format(paths=self._paths("anomaly_scores", batch)), {"a": address})
+            sql = ANOMALOUS_SQL.format(src=_source(self._paths("anomaly_scores", batch)))
+            rows = self.engine.rows(sql, {"a": address})
             rows.sort(key=lambda r: (-r["block_number"], r["rank"], r["hash"]))
             out += [anomaly_row(r) for r in rows]
         return out[:ANOMALOUS_LIMIT]
@@ -160,15 +233,14 @@ class AddressLookup:
         """anomaly_scores rows of these hashes from these files."""
         if not paths or not hashes:
             return []
-        return self.engine.rows(SCORES_SQL.format(paths=sql_list(paths)), {"hashes": hashes})
+        return self.engine.rows(SCORES_SQL.format(src=_source(paths)), {"hashes": hashes})
 
     def transactions(
         self, address: str, active: list[tuple[int, int]], limit: int, position: tuple[int, ...]
     ) -> tuple[list[dict], tuple[int, int] | None]:
         """A page of the address's transactions older than position, newest first, and the next position."""
         tx_keys = self.snap.by_index.get("cleaned_transactions", {})
-        sizes = {i: int(k[10:]) - int(k[:9]) + 1 for i, k in tx_keys.items()}
-        todo = [(i, n) for i, n in reversed(active) if i in tx_keys and i * sizes[i] <= position[0]]
+        todo = self._older(active, position)
         out: list[dict] = []
         while todo and len(out) <= limit:
             need, batch, counted = limit + 1 - len(out), [], 0
@@ -186,9 +258,13 @@ class AddressLookup:
         footers = [self.snap.footers.get(("cleaned_transactions", k), {}) for k in keys]
         present = set().union(*(f.get("columns", ()) for f in footers))
         cols = ", ".join(f'"{c}"' for c in TX_COLUMNS if c in present) if present else "*"
-        sql = TX_SQL.format(cols=cols, tx=READ.format(paths=self._paths("cleaned_transactions", keys)))
+        paths = self._paths("cleaned_transactions", keys)
+        src = _source(paths, filename=True)
+        sql = TX_SQL.format(cols=cols, filename=", filename" if len(paths) > 1 else "", src=src)
         rows = self.engine.rows(sql, {"a": address, "b": position[0], "i": position[1], "n": n})
-        key_of = {self.storage.path("cleaned_transactions", k): k for k in keys}
+        for r in rows:
+            r.setdefault("filename", paths[0])
+        key_of = dict(zip(paths, keys, strict=True))
         page_keys = sorted({key_of[r["filename"]] for r in rows if r["filename"] in key_of})
         scored = [self.storage.path("anomaly_scores", k) for k in page_keys if self.snap.has("anomaly_scores", k)]
         scores = {r["hash"]: anomaly_row(r) for r in self._scores(scored, [r["hash"] for r in rows])}

@@ -52,8 +52,13 @@ class PointReader:
                 self.cached_bytes -= self._cache.popitem(last=False)[1][0].serialized_size
         return meta, bounds
 
-    def lookup(self, path: str, token: str, column: str, value: object) -> pa.Table | None:
-        """The rows of one file with column == value (None when none); `token` changes when the file does."""
+    def lookup(
+        self, path: str, token: str, column: str, value: object, columns: list[str] | None = None
+    ) -> pa.Table | None:
+        """The rows of one file with column == value (None when none), with only `columns` when given.
+
+        `token` changes when the file does.
+        """
         meta, bounds = self._footer(path, token, column)
         groups = [i for i, (lo, hi) in enumerate(bounds) if lo is None or (lo <= value <= hi)]
         if not groups:
@@ -62,8 +67,8 @@ class PointReader:
             pf = pq.ParquetFile(fh, metadata=meta)
             found = []
             for i in groups:
-                keys = pf.read_row_group(i, columns=[column]).column(0)
+                keys = pf.read_row_group(i, columns=[column], use_threads=False).column(0)  # the pool is parallel
                 hit = pc.indices_nonzero(pc.equal(keys, value))
                 if len(hit):
-                    found.append(pf.read_row_group(i).take(hit))
+                    found.append(pf.read_row_group(i, columns=columns, use_threads=False).take(hit))
         return pa.concat_tables(found) if found else None

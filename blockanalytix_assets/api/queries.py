@@ -57,7 +57,8 @@ class Queries:
         self.engine = Engine(memory_limit=memory_limit, s3=self.storage.is_s3)
         self.catalog = Catalog(self.storage, self.engine)
         self.points = PointReader(self.storage)  # footers of sorted files, for point reads
-        self.pool = ThreadPoolExecutor(8, thread_name_prefix="lookup")  # an address's independent sub-queries
+        self.pool = ThreadPoolExecutor(8, thread_name_prefix="lookup")  # an address's point reads
+        self.query_pool = ThreadPoolExecutor(8, thread_name_prefix="query")  # and its queries beside them
         if refresh_s:
             self.catalog.start(refresh_s)
         else:
@@ -70,6 +71,7 @@ class Queries:
     def close(self) -> None:
         self.catalog.stop()
         self.pool.shutdown(wait=False)
+        self.query_pool.shutdown(wait=False)
         self.engine.close()
 
     def health(self) -> dict:
@@ -168,9 +170,8 @@ class Queries:
         from blockanalytix_assets.api.addresses import AddressLookup
 
         position = decode_cursor(cursor, 2) if cursor else None
-        return AddressLookup(self.storage, self.engine, self.snap, self.points, self.pool).answer(
-            address, limit, position
-        )
+        lookup = AddressLookup(self.storage, self.engine, self.snap, self.points, self.pool, self.query_pool)
+        return lookup.answer(address, limit, position)
 
 
 __all__ = ["Queries", "CursorError", "TX_COLUMNS", "SCORE_COLUMNS"]

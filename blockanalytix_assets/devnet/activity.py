@@ -105,8 +105,14 @@ def _sweep(w: World) -> bool:
     return False
 
 
-HANDLERS = {"payment": _payment, "deposit": _deposit, "withdrawal": _withdrawal, "token": _token,
-            "revert": _revert, "sweep": _sweep}
+HANDLERS = {
+    "payment": _payment,
+    "deposit": _deposit,
+    "withdrawal": _withdrawal,
+    "token": _token,
+    "revert": _revert,
+    "sweep": _sweep,
+}
 
 
 def background(w: World, n: int) -> None:

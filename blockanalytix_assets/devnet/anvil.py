@@ -112,8 +112,19 @@ class Anvil:
 
     def command(self) -> list[str]:
         """Return the anvil command line for this configuration."""
-        cmd = [find_anvil(), "--host", self.host, "--port", str(self.port), "--chain-id", str(self.chain_id),
-               "--timestamp", str(self.timestamp), "--auto-impersonate", "--silent"]
+        cmd = [
+            find_anvil(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--timestamp",
+            str(self.timestamp),
+            "--auto-impersonate",
+            "--silent",
+        ]
         if not self.auto_mine:
             cmd.append("--no-mining")
         if self.load_state:
@@ -131,8 +142,9 @@ class Anvil:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = open(self.log_path, "ab")  # handed to the child, closed below
         try:
-            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=detach)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+            )
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()

@@ -18,8 +18,7 @@ from blockanalytix_assets.devnet.world import ScenarioConfig
 
 HERE = Path(__file__).parent
 # Everything a chain's bytes depend on; a change to any of these invalidates cached dumps.
-SOURCES = ("plan.py", "world.py", "typologies.py", "activity.py", "scenario.py", "erc20.py",
-           "contracts/Token.json")
+SOURCES = ("plan.py", "world.py", "typologies.py", "activity.py", "scenario.py", "erc20.py", "contracts/Token.json")
 
 
 def fingerprint() -> str:
@@ -45,8 +44,9 @@ class ChainFiles:
     @classmethod
     def beside(cls, state_file: Path) -> ChainFiles:
         stem = state_file.name.removesuffix(".json")
-        return cls(state_file, state_file.with_name(f"{stem}.labels.csv"),
-                   state_file.with_name(f"{stem}.manifest.json"))
+        return cls(
+            state_file, state_file.with_name(f"{stem}.labels.csv"), state_file.with_name(f"{stem}.manifest.json")
+        )
 
     def matching_manifest(self, config: ScenarioConfig, fp: str) -> dict | None:
         """Return the stored manifest if all three files exist and were made by this config and code."""
@@ -109,8 +109,14 @@ def start_chain(
     """Start anvil on port with the chain for config, reusing files when they match; return it running."""
     fp = fingerprint()
     manifest = None if regenerate else files.matching_manifest(config, fp)
-    anvil = Anvil(port, host, config.chain_id, config.genesis_timestamp,
-                  load_state=files.state if manifest else None, log_path=log_path)
+    anvil = Anvil(
+        port,
+        host,
+        config.chain_id,
+        config.genesis_timestamp,
+        load_state=files.state if manifest else None,
+        log_path=log_path,
+    )
     anvil.start(detach=detach)
     try:
         rpc = DevnetRpc(anvil.url)

@@ -55,22 +55,52 @@ def _raise_on_sigterm(*_: object) -> None:
 @click.option("--seed", default=7, show_default=True, help="Seed: the same seed gives the same block hashes.")
 @click.option("--txs-per-block", default=20, show_default=True, help="About this many transactions a block.")
 @click.option("--accounts", default=400, show_default=True, help="Retail accounts at genesis.")
-@click.option("--regime-shift-at", "regime_shift_at", type=click.IntRange(min=1), default=None, metavar="BLOCK",
-              help="From this block on, ordinary activity shifts (values x20, gas prices x5, more contract calls); "
-              "labelled typologies continue. Default: no shift.")
-@click.option("--home", type=click.Path(path_type=Path), envvar="BLOCKANALYTIX_HOME",
-              default=".blockanalytix", show_default=True, help="Devnet files go under HOME/devnet/.")
-@click.option("--state-file", type=click.Path(path_type=Path), default=None,
-              help="Chain dump to reload if it matches, else to write (default: a cache under HOME).")
+@click.option(
+    "--regime-shift-at",
+    "regime_shift_at",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="BLOCK",
+    help="From this block on, ordinary activity shifts (values x20, gas prices x5, more contract calls); "
+    "labelled typologies continue. Default: no shift.",
+)
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    envvar="BLOCKANALYTIX_HOME",
+    default=".blockanalytix",
+    show_default=True,
+    help="Devnet files go under HOME/devnet/.",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Chain dump to reload if it matches, else to write (default: a cache under HOME).",
+)
 @click.option("--regenerate", is_flag=True, help="Generate even when a matching dump exists.")
 @click.option("--detach", is_flag=True, help="Leave anvil running in the background and return.")
 @click.option("--live", is_flag=True, help="Keep mining a light block every --interval seconds.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between live blocks.")
 @click.option("--stop", "stop_flag", is_flag=True, help="Stop a detached devnet (same as `devnet stop`).")
 @click.pass_context
-def devnet_command(ctx: click.Context, port: int, host: str, blocks: int, seed: int, txs_per_block: int,
-                   accounts: int, regime_shift_at: int | None, home: Path, state_file: Path | None,
-                   regenerate: bool, detach: bool, live: bool, interval: float, stop_flag: bool) -> None:
+def devnet_command(
+    ctx: click.Context,
+    port: int,
+    host: str,
+    blocks: int,
+    seed: int,
+    txs_per_block: int,
+    accounts: int,
+    regime_shift_at: int | None,
+    home: Path,
+    state_file: Path | None,
+    regenerate: bool,
+    detach: bool,
+    live: bool,
+    interval: float,
+    stop_flag: bool,
+) -> None:
     """Run the embedded default chain: anvil filled with a deterministic, labelled scenario."""
     ctx.obj = {"home": home}
     if ctx.invoked_subcommand is not None:
@@ -85,30 +115,63 @@ def devnet_command(ctx: click.Context, port: int, host: str, blocks: int, seed: 
         )
     if _port_in_use(host, port):
         raise click.ClickException(f"port {port} on {host} is in use: pick another with --port")
-    config = ScenarioConfig(seed=seed, blocks=blocks, txs_per_block=txs_per_block, accounts=accounts,
-                            regime_shift_at=regime_shift_at)
+    config = ScenarioConfig(
+        seed=seed, blocks=blocks, txs_per_block=txs_per_block, accounts=accounts, regime_shift_at=regime_shift_at
+    )
     files = ChainFiles.beside(state_file) if state_file else cache_files(home, config)
     folder = devnet_dir(home)
     shift = f", regime shift at block {regime_shift_at}" if regime_shift_at else ""
     click.echo(f"devnet: seed {seed}, {blocks} blocks x ~{txs_per_block} txs on {host}:{port}{shift}")
     # anvil gets its own session even in the foreground: Ctrl-C reaches us only, and we stop it cleanly.
-    chain = start_chain(config, files, port, host, detach=True, log_path=folder / "anvil.log",
-                        auto_mine=not live, regenerate=regenerate, log=click.echo)
+    chain = start_chain(
+        config,
+        files,
+        port,
+        host,
+        detach=True,
+        log_path=folder / "anvil.log",
+        auto_mine=not live,
+        regenerate=regenerate,
+        log=click.echo,
+    )
     published = publish(chain, folder)
     m = chain.manifest
     how = f"generated in {m['generation_seconds']:.1f}s" if chain.generated else "reloaded"
-    click.echo(f"devnet: {chain.url} chain id {config.chain_id}, head {m['head']['number']}, "
-               f"{m['tx_count']} txs ({how})")
+    click.echo(
+        f"devnet: {chain.url} chain id {config.chain_id}, head {m['head']['number']}, {m['tx_count']} txs ({how})"
+    )
     click.echo(f"devnet: labels {published.labels}, manifest {published.manifest}, state {files.state}")
-    info = {"pid": chain.anvil.pid, "live_pid": None, "url": chain.url, "port": port,
-            "state": str(files.state), "labels": str(published.labels), "manifest": str(published.manifest)}
+    info = {
+        "pid": chain.anvil.pid,
+        "live_pid": None,
+        "url": chain.url,
+        "port": port,
+        "state": str(files.state),
+        "labels": str(published.labels),
+        "manifest": str(published.manifest),
+    }
     if detach:
         if live:
             with open(folder / "live.log", "ab") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", LIVE_MODULE, "--url", chain.url, "--seed", str(seed),
-                     "--accounts", str(accounts), "--interval", str(interval)],
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                    [
+                        sys.executable,
+                        "-m",
+                        LIVE_MODULE,
+                        "--url",
+                        chain.url,
+                        "--seed",
+                        str(seed),
+                        "--accounts",
+                        str(accounts),
+                        "--interval",
+                        str(interval),
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             info["live_pid"] = proc.pid
         write_pid_file(pid_path(home), info)
         click.echo(f"devnet: detached (pid {chain.anvil.pid}); stop it with `blockanalytix devnet stop`")
@@ -130,8 +193,9 @@ def devnet_command(ctx: click.Context, port: int, host: str, blocks: int, seed: 
         click.echo("devnet: stopped")
 
 
-HOME_OPTION = click.option("--home", type=click.Path(path_type=Path), default=None,
-                           help="Overrides the group's --home / BLOCKANALYTIX_HOME.")
+HOME_OPTION = click.option(
+    "--home", type=click.Path(path_type=Path), default=None, help="Overrides the group's --home / BLOCKANALYTIX_HOME."
+)
 
 
 @devnet_command.command("stop")

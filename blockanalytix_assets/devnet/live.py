@@ -13,8 +13,7 @@ from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.devnet.world import ScenarioConfig, World
 
 
-def mine_live_block(rpc: DevnetRpc, rng: np.random.Generator, accounts: list[str], txs: int,
-                    block_time: int) -> int:
+def mine_live_block(rpc: DevnetRpc, rng: np.random.Generator, accounts: list[str], txs: int, block_time: int) -> int:
     """Send up to txs small payments (one per sender) and mine them 12 s after the head; return its number."""
     head = rpc.call("eth_getBlockByNumber", "latest", False)
     senders = rng.choice(len(accounts), size=min(txs, len(accounts)), replace=False)
@@ -22,17 +21,34 @@ def mine_live_block(rpc: DevnetRpc, rng: np.random.Generator, accounts: list[str
     for i in senders:
         to = accounts[int(rng.integers(len(accounts)))]
         tip = int(rng.uniform(1, 3) * GWEI)
-        calls.append(("eth_sendTransaction", [{
-            "from": accounts[int(i)], "to": to, "value": hex(int(rng.uniform(0.001, 0.05) * 1e18)),
-            "gas": hex(GAS_TRANSFER), "maxFeePerGas": hex(tip + 30 * GWEI), "maxPriorityFeePerGas": hex(tip),
-        }]))
+        calls.append(
+            (
+                "eth_sendTransaction",
+                [
+                    {
+                        "from": accounts[int(i)],
+                        "to": to,
+                        "value": hex(int(rng.uniform(0.001, 0.05) * 1e18)),
+                        "gas": hex(GAS_TRANSFER),
+                        "maxFeePerGas": hex(tip + 30 * GWEI),
+                        "maxPriorityFeePerGas": hex(tip),
+                    }
+                ],
+            )
+        )
     rpc.batch(calls, strict=False)  # a sender that ran dry is simply skipped
     rpc.call("evm_mine", {"timestamp": int(head["timestamp"], 16) + block_time, "blocks": 1})
     return int(head["number"], 16) + 1
 
 
-def live_loop(url: str, config: ScenarioConfig, interval: float = 5.0, txs: int = 5,
-              stop: threading.Event | None = None, log: Callable[[str], None] = lambda _: None) -> None:
+def live_loop(
+    url: str,
+    config: ScenarioConfig,
+    interval: float = 5.0,
+    txs: int = 5,
+    stop: threading.Event | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> None:
     """Mine a light block every interval seconds until stop is set (or KeyboardInterrupt)."""
     rpc = DevnetRpc(url)
     rpc.call("evm_setAutomine", False)

@@ -142,8 +142,9 @@ class BlockBuilder:
         """ETH value sender can still send in one tx of base_gas this block (never negative)."""
         return max(0, self.ledger.balance(sender) - self.max_cost(sender, base_gas))
 
-    def _book(self, sender: str, to: str | None, value: int, data: str, base_gas: int, kind: str,
-              reverts: bool = False) -> Tx | None:
+    def _book(
+        self, sender: str, to: str | None, value: int, data: str, base_gas: int, kind: str, reverts: bool = False
+    ) -> Tx | None:
         gas = self.gas_for(sender, base_gas)
         cost = gas * self.fees(sender).cap
         if value < 0 or self.ledger.balance(sender) < value + cost:

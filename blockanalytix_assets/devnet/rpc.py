@@ -41,9 +41,7 @@ class DevnetRpc:
             return []
         base = self._id + 1
         self._id += len(calls)
-        payload = [
-            {"jsonrpc": "2.0", "id": base + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)
-        ]
+        payload = [{"jsonrpc": "2.0", "id": base + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
         answers = self._post(payload)
         if not isinstance(answers, list):
             raise DevnetRpcError(f"batch answered with {str(answers)[:200]}")

@@ -68,9 +68,7 @@ def _check_mined(number: int, mined: dict, sent: list[str]) -> None:
         )
 
 
-def play(
-    rpc: DevnetRpc, config: ScenarioConfig, log: Callable[[str], None] = lambda _: None
-) -> tuple[dict, World]:
+def play(rpc: DevnetRpc, config: ScenarioConfig, log: Callable[[str], None] = lambda _: None) -> tuple[dict, World]:
     """Fill a fresh anvil (started with --no-mining) with the scenario; return (manifest, world)."""
     if int(rpc.call("eth_blockNumber"), 16) != 0:
         raise ScenarioError("the node already has blocks: the scenario needs a fresh anvil")
@@ -106,15 +104,19 @@ def play(
     head = rpc.call("eth_getBlockByNumber", "latest", False)
     label_counts = Counter(t for _, t, _ in world.label_rows())
     manifest = {
-        "seed": config.seed, "blocks": config.blocks, "txs_per_block": config.txs_per_block,
-        "accounts": config.accounts, "chain_id": config.chain_id,
-        "genesis_timestamp": config.genesis_timestamp, "block_time": config.block_time,
-        "head": {"number": int(head["number"], 16), "hash": head["hash"],
-                 "timestamp": int(head["timestamp"], 16)},
+        "seed": config.seed,
+        "blocks": config.blocks,
+        "txs_per_block": config.txs_per_block,
+        "accounts": config.accounts,
+        "chain_id": config.chain_id,
+        "genesis_timestamp": config.genesis_timestamp,
+        "block_time": config.block_time,
+        "head": {"number": int(head["number"], 16), "hash": head["hash"], "timestamp": int(head["timestamp"], 16)},
         "tx_count": sum(types.values()),
         "tx_types": {str(k): v for k, v in sorted(types.items())},
         "tx_kinds": dict(sorted(kinds.items())),
-        "tokens": world.tokens, "exchanges": world.exchanges,
+        "tokens": world.tokens,
+        "exchanges": world.exchanges,
         "labels": {t: label_counts.get(t, 0) for t in TYPOLOGIES},
         "generation_seconds": round(seconds, 3),
     }

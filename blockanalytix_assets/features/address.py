@@ -173,9 +173,7 @@ def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> 
     f["erc20_uniq_rec_contract_addr"] = g.nunique(t_to[has_to], token[has_to])
     f["erc20_avg_time_between_sent_tnx"] = g.avg_gap(t_from[has_from], tts[has_from])
     f["erc20_avg_time_between_rec_tnx"] = g.avg_gap(t_to[has_to], tts[has_to])
-    rec_txs = pd.DataFrame({"a": t_to[has_to], "p": pos[has_to], "t": tts[has_to]}).drop_duplicates(
-        ["a", "p"]
-    )
+    rec_txs = pd.DataFrame({"a": t_to[has_to], "p": pos[has_to], "t": tts[has_to]}).drop_duplicates(["a", "p"])
     f["erc20_avg_time_between_rec_2_tnx"] = g.avg_gap(rec_txs["a"].to_numpy(), rec_txs["t"].to_numpy())
     f["erc20_avg_time_between_contract_tnx"] = g.avg_gap(t_from[to_ctr], tts[to_ctr])
     f["erc20_min_val_rec"], f["erc20_max_val_rec"], f["erc20_avg_val_rec"] = rmin, rmax, ravg

@@ -60,16 +60,22 @@ def _ranges(ranges: pa.Array, counts: pa.Array, codes: np.ndarray, g: Grouping) 
             pa.ListArray.from_arrays(off, pa.array(c, pa.int32())))  # fmt: skip
 
 
-def merge_activity(tables: Sequence[pa.Table]) -> pa.Table:
-    """ACTIVITY_SCHEMA tables of disjoint range sets -> one row per address, sorted by address (exact merge)."""
-    parts = [t if t.schema == ACTIVITY_SCHEMA else t.select(ACTIVITY_SCHEMA.names).cast(ACTIVITY_SCHEMA)
-             for t in tables if t.num_rows]  # fmt: skip
+def merge_activity(tables: Sequence[pa.Table], columns: Sequence[str] | None = None) -> pa.Table:
+    """ACTIVITY_SCHEMA tables of disjoint range sets -> one row per address, sorted by address (exact merge).
+
+    With columns, only those (plus address and the range lists) are read and merged: the API's profile needs
+    PROFILE_COLUMNS, half of the schema.
+    """
+    schema = ACTIVITY_SCHEMA if columns is None else _subschema(columns)
+    parts = [t if t.schema == schema else t.select(schema.names).cast(schema) for t in tables if t.num_rows]
     if not parts:
-        return ACTIVITY_SCHEMA.empty_table()
+        return schema.empty_table()
     t = pa.concat_tables(parts)
     codes, g, address = group_addresses(combined(t.column("address")))
     out: dict[str, pa.Array] = {"address": address}
     for name, rule in MERGE_RULES.items():
+        if name not in schema.names:
+            continue
         col = combined(t.column(name))
         if rule in ("sum", "min", "max", "or"):
             out[name] = merge_scalar(col, rule, g)
@@ -80,7 +86,12 @@ def merge_activity(tables: Sequence[pa.Table]) -> pa.Table:
     out["ranges"], out["range_tx_counts"] = _ranges(
         combined(t.column("ranges")), combined(t.column("range_tx_counts")), codes, g
     )
-    return pa.Table.from_pydict({n: out[n] for n in ACTIVITY_SCHEMA.names}, schema=ACTIVITY_SCHEMA)
+    return pa.Table.from_pydict({n: out[n] for n in schema.names}, schema=schema)
+
+
+def _subschema(columns: Sequence[str]) -> pa.Schema:
+    wanted = {"address", "ranges", "range_tx_counts", *columns}
+    return pa.schema([f for f in ACTIVITY_SCHEMA if f.name in wanted])
 
 
 _VALUE_COUNTS = {"sent": "sent_value_count", "received": "received_value_count",
@@ -184,6 +195,16 @@ def profile_features(merged: pa.Table) -> pa.Table:
     cols |= {c: pa.array(np.asarray(f[c], dtype=np.float64)) for c in ADDRESS_FEATURE_COLUMNS}
     cols[ADDRESS_TEXT_COLUMNS[0]], cols[ADDRESS_TEXT_COLUMNS[1]] = tok["mode_sent"], tok["mode_received"]
     return pa.table(cols)
+
+
+# The activity columns profile_records reads: an API point lookup decodes only these (28 of 59).
+PROFILE_COLUMNS = [
+    "address", "first_block", "last_block", "first_timestamp", "last_timestamp", "sent_count", "received_count",
+    "created_count", "is_contract", "ranges", "range_tx_counts", "sent_wei", "received_wei", "sent_to_contracts_wei",
+    "sent_value_count", "received_value_count", "sent_min_wei", "sent_max_wei", "received_min_wei",
+    "received_max_wei", "sent_to", "received_from", "erc20_sent_count", "erc20_received_count", "erc20_sent_value",
+    "erc20_received_value", "tokens",
+]  # fmt: skip
 
 
 def profile_records(merged: pa.Table) -> list[dict]:

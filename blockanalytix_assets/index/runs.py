@@ -160,9 +160,8 @@ class RunTree:
             # The first file is named as a lone node's when the input fits one shard (merges never add rows).
             suffix = "" if not shards and total <= self.shard_rows else f"-{len(shards):04d}"
             info = {"suffix": suffix}
-            self.storage.write_stream(
-                folder, base + suffix, cutter.schema, track(cutter.shard(), spec.sort_column, info), [spec.sort_column]
-            )
+            rows = track(cutter.shard(), spec.sort_column, info)
+            self.storage.write_stream(folder, base + suffix, cutter.schema, rows, [spec.sort_column], spec.dictionary)
             shards.append(info)
         want = "" if len(shards) == 1 else "-0000"
         if shards[0]["suffix"] != want:  # the first guess was wrong: rename (a copy on S3)

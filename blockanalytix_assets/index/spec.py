@@ -23,6 +23,7 @@ class TreeSpec:
     fanout: int = 8
     row_group_rows: int = 8192
     shard_rows: int = SHARD_ROWS
+    dictionary: bool = True  # False where every row has its own key: dictionaries only cost reads and bytes
 
 
 @dataclass(frozen=True)

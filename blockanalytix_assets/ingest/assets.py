@@ -67,9 +67,7 @@ def raw_ingest(
         for name in RAW_ASSETS:
             if name in selected:
                 totals[name] += tables[name].num_rows
-        context.log.info(
-            f"{r.key}: {tables['raw_transactions'].num_rows} txs in {time.perf_counter() - t0:.2f}s"
-        )
+        context.log.info(f"{r.key}: {tables['raw_transactions'].num_rows} txs in {time.perf_counter() - t0:.2f}s")
         last_tables = tables
     seconds = time.perf_counter() - started
     n_blocks = sum(r.size for r in ranges)

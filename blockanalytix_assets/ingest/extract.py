@@ -47,9 +47,7 @@ def verify_chunk(first: int, last: int, blocks: list[dict], receipts: dict[int, 
             have = 0 if recs is None else len(recs)
             raise IncompleteRangeError(f"block {n}: {len(hashes)} transactions but {have} matching receipts")
         if any(r.get("blockHash", b["hash"]) != b["hash"] for r in recs):
-            raise IncompleteRangeError(
-                f"block {n}: receipts are from another block hash (a reorg while fetching)"
-            )
+            raise IncompleteRangeError(f"block {n}: receipts are from another block hash (a reorg while fetching)")
 
 
 def _fetch(client: BlockSource, first: int, last: int) -> tuple[list[dict], dict[int, list[dict]]]:
@@ -89,9 +87,7 @@ def _run(client: BlockSource, spans: list[tuple[int, int]], parts: dict[str, lis
             del blocks, receipts
 
 
-def extract_range(
-    client: BlockSource, first: int, last: int, chunk_size: int | None = None
-) -> dict[str, pa.Table]:
+def extract_range(client: BlockSource, first: int, last: int, chunk_size: int | None = None) -> dict[str, pa.Table]:
     """The raw_blocks, raw_transactions, raw_logs and token_transfers tables of blocks first..last.
 
     Fetches chunks of batch_size / 2 blocks (a block and its receipts are two calls: one batch per
@@ -116,9 +112,6 @@ def extract_range(
     if numbers != list(range(first, last + 1)):
         raise IncompleteRangeError(f"blocks {first}..{last}: the mapped blocks are not exactly the range")
     n_tx = sum(tables["raw_blocks"].column("transaction_count").to_pylist())
-    if (
-        n_tx != tables["raw_transactions"].num_rows
-        or tables["raw_transactions"].column("receipt_gas_used").null_count
-    ):
+    if n_tx != tables["raw_transactions"].num_rows or tables["raw_transactions"].column("receipt_gas_used").null_count:
         raise IncompleteRangeError(f"blocks {first}..{last}: transactions or their receipts are missing")
     return tables

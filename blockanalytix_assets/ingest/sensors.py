@@ -10,13 +10,9 @@ from blockanalytix_assets.resources import PipelineSettings, RpcResource
 MAX_RUNS_PER_TICK = 50  # older gaps are picked up by the nightly repair backfill
 
 
-def new_range_keys(
-    head: int, existing: set[str], range_size: int, confirmations: int, start_block: int
-) -> list[str]:
+def new_range_keys(head: int, existing: set[str], range_size: int, confirmations: int, start_block: int) -> list[str]:
     """Keys of complete ranges at or below head - confirmations that are not registered yet."""
-    return [
-        r.key for r in complete_ranges(head, confirmations, range_size, start_block) if r.key not in existing
-    ]
+    return [r.key for r in complete_ranges(head, confirmations, range_size, start_block) if r.key not in existing]
 
 
 @dg.sensor(
@@ -29,15 +25,11 @@ def chain_head_sensor(context: dg.SensorEvaluationContext, rpc: RpcResource, set
     """Poll the node's head; add new ranges as partitions and request one ingest run per new range."""
     head = rpc.client().block_number()
     existing = set(context.instance.get_dynamic_partitions(block_ranges.name))
-    new_keys = new_range_keys(
-        head, existing, settings.range_size, settings.confirmations, settings.start_block
-    )
+    new_keys = new_range_keys(head, existing, settings.range_size, settings.confirmations, settings.start_block)
     if not new_keys:
         return dg.SkipReason(f"head {head}: no new complete range (confirmations {settings.confirmations})")
     context.log.info(f"head {head}: adding {len(new_keys)} ranges, {new_keys[0]} .. {new_keys[-1]}")
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(partition_key=k, run_key=f"ingest-{k}") for k in new_keys[-MAX_RUNS_PER_TICK:]
-        ],
+        run_requests=[dg.RunRequest(partition_key=k, run_key=f"ingest-{k}") for k in new_keys[-MAX_RUNS_PER_TICK:]],
         dynamic_partitions_requests=[block_ranges.build_add_request(new_keys)],
     )

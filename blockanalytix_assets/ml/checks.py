@@ -7,13 +7,13 @@ recorded training window or stored reference rows they pass and say why.
 from collections.abc import Callable, Iterator
 
 import dagster as dg
-import pyarrow.compute as pc
 from pydantic import Field
 
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.ingest.checks import _metadata, _target
 from blockanalytix_assets.ml import drift_reference as ref
-from blockanalytix_assets.ml.drift import DEFAULT_BINS, DEFAULT_THRESHOLD, DriftReport, feature_drift, score_drift
+from blockanalytix_assets.ml.drift import DEFAULT_BINS, DEFAULT_THRESHOLD, DriftReport
+from blockanalytix_assets.ml.range_drift import features_drift, load_champion, scores_drift
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 
@@ -42,31 +42,13 @@ class DriftCheckConfig(dg.Config):
     )
 
 
-def _champion(mlflow: MlflowResource) -> tuple[ref.Champion | None, str | None]:
-    """The classifier champion with its training window, or None and the reason the check cannot compare."""
-    from blockanalytix_assets.ingest.redact import redact_url
-
-    where = redact_url(mlflow.tracking_uri)
-    if not ref.tracking_reachable(mlflow.tracking_uri):
-        return None, f"MLflow at {where} is not answering: drift not checked"
-    try:
-        champ = ref.champion(mlflow.tracking_uri, mlflow.classifier_model_name)
-    except Exception as exc:  # noqa: BLE001 (a monitor: any registry failure only skips the comparison)
-        return None, f"MLflow at {where} failed ({type(exc).__name__}): drift not checked"
-    if champ is None:
-        return None, f"no champion of {mlflow.classifier_model_name} yet: no training window to compare with"
-    if not champ.partitions:
-        return None, f"champion {champ.label} recorded no training partitions: no reference"
-    return champ, None
-
-
 def _each_range(
     context: dg.AssetCheckExecutionContext, mlflow: MlflowResource, evaluate: Callable[[ref.Champion, str], Verdict]
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """One WARN-severity evaluation per range of the step (see ingest.checks._each_range for why)."""
     (spec,) = context.check_specs
     keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]
-    champ, why = _champion(mlflow)
+    champ, why = load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
     for key in keys:
         passed, description, details = (True, why, {}) if champ is None else evaluate(champ, key)
         yield dg.AssetCheckEvaluation(
@@ -111,12 +93,11 @@ def transaction_features_drift(
     context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
 ):
     def evaluate(champ: ref.Champion, key: str) -> Verdict:
-        store = storage.storage()
-        reference = ref.feature_reference(store, champ, config.sample_rows)
-        if reference is None:
-            return True, f"none of {champ.label}'s training ranges is stored: no reference", {}
-        current = ref.sample(store.read("transaction_features", key, columns=FEATURE_COLUMNS), config.sample_rows, key)
-        report = feature_drift(reference.table, current, FEATURE_COLUMNS, config.max_psi, config.bins)
+        report, reference, why = features_drift(
+            storage.storage(), champ, key, config.max_psi, config.bins, config.sample_rows
+        )
+        if report is None or reference is None:
+            return True, why, {}
         monitored = [c for c in FEATURE_COLUMNS if c not in config.unmonitored_features]
         passed, description, details = _verdict(report.only(monitored), reference, key, "features")
         details["unmonitored_max_psi"] = round(report.only(config.unmonitored_features).max_psi, 4)
@@ -134,23 +115,11 @@ def anomaly_scores_drift(
     context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
 ):
     def evaluate(champ: ref.Champion, key: str) -> Verdict:
-        store = storage.storage()
-        reference = ref.score_reference(store, champ, config.sample_rows)
-        if reference is None:
-            return True, f"{champ.label}'s training ranges have no anomaly_scores by it yet: no reference", {}
-        cols = ["anomaly_score", "classifier_version"]
-        current = store.read("anomaly_scores", key, columns=cols, optional=("classifier_version",))
-        if "classifier_version" in current.column_names:
-            current = current.filter(pc.equal(current.column("classifier_version"), champ.version))
-        if not current.num_rows:
-            return True, f"range not scored by {champ.label} yet: compared once re-scored", {}
-        current = ref.sample(current, config.sample_rows, key)
-        report = score_drift(
-            reference.table.column("anomaly_score").to_numpy(),
-            current.column("anomaly_score").to_numpy(),
-            config.max_psi,
-            config.bins,
+        report, reference, why = scores_drift(
+            storage.storage(), champ, key, config.max_psi, config.bins, config.sample_rows
         )
+        if report is None or reference is None:
+            return True, why, {}
         return _verdict(report, reference, key, "anomaly_score")
 
     yield from _each_range(context, mlflow, evaluate)

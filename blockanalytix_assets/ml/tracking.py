@@ -126,6 +126,7 @@ def log_keras_model(model: keras.Model, x_example: np.ndarray, name: str = "mode
         model=model,
         signature=signature,
         input_example=example,
+        pip_requirements=_pins("keras", "tensorflow", "numpy"),
     )
 
 

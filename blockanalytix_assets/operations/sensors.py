@@ -1,6 +1,5 @@
 """Run-failure alerts: each failed run is recorded on the assets it targeted, visible in the UI."""
 
-
 import dagster as dg
 
 

@@ -6,9 +6,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from blockanalytix_assets.ml import range_drift
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.preview import markdown_preview
-from blockanalytix_assets.reports import data, html, overview_figures, png, summary, tracking
+from blockanalytix_assets.reports import data, drift_figures, html, overview_figures, png, summary, tracking
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 
 TOP_COLUMNS = ["rank", "anomaly_score", "hash", "from_address", "to_address", "value_eth", "reasons", "label"]
@@ -20,14 +21,10 @@ OVERVIEW_CONDITION = AC.eager().without(~AC.any_deps_missing()).without(AC.in_la
 class ReportConfig(dg.Config):
     """Per-run options of the report assets."""
 
-    png: bool = Field(
-        default=True, description="Also export each figure as PNG via kaleido (needs chromium)."
-    )
+    png: bool = Field(default=True, description="Also export each figure as PNG via kaleido (needs chromium).")
 
 
-def _export_pngs(
-    context: dg.AssetExecutionContext, config: ReportConfig, store, reldir: str, figs: dict
-) -> int:
+def _export_pngs(context: dg.AssetExecutionContext, config: ReportConfig, store, reldir: str, figs: dict) -> int:
     if not config.png:
         return 0
     written, skipped = png.export_pngs(store, reldir, figs)
@@ -59,13 +56,16 @@ def anomaly_report(
     store = storage.storage()
     key = context.partition_key
     tables = data.load_report_inputs(store, key)
-    page = html.render_anomaly_report(key, tables.scores, tables.clusters, tables.transactions, tables.labels)
+    drift = _range_drift(store, mlflow, key)
+    page = html.render_anomaly_report(key, tables.scores, tables.clusters, tables.transactions, tables.labels, drift)
     location = html.write_report(store, html.anomaly_report_relpath(key), page)
     figs = html.anomaly_report_figures(tables.scores, tables.clusters, tables.transactions)
     pngs = _export_pngs(context, config, store, f"{html.ANOMALY_REPORT_DIR}/{key}", figs)
     files = {f"anomaly_report_{key}.html": page.encode("utf-8")}
     try:
-        run_id = tracking.log_report(mlflow.tracking_uri, mlflow.scoring_experiment_name, key, files)
+        run_id = tracking.log_report(
+            mlflow.tracking_uri, mlflow.scoring_experiment_name, key, files, metrics=drift.metrics()
+        )
         mlflow_meta = dg.MetadataValue.text(run_id)
     except Exception as exc:  # the report itself is written; MLflow being down must not lose it
         context.log.warning(f"Report not logged to MLflow: {type(exc).__name__}")
@@ -79,6 +79,9 @@ def anomaly_report(
             "anomalies": dg.MetadataValue.int(int(summary.above_threshold(tables.scores).sum())),
             "threshold": dg.MetadataValue.float(float("nan") if thr is None else thr),
             "png_figures": dg.MetadataValue.int(pngs),
+            "drift_feature_max_psi": dg.MetadataValue.float(drift.feature_max_psi),
+            "drift_score_psi": dg.MetadataValue.float(drift.score_psi),
+            "drifted": dg.MetadataValue.text(", ".join(drift.drifted) or "none"),
             "mlflow_run_id": mlflow_meta,
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
             "top_anomalies": dg.MetadataValue.md(_top_markdown(top)),
@@ -101,21 +104,28 @@ def overview_report(
     store = storage.storage()
     frame = data.overview_frame(store)
     links = {k: f"anomaly_report/{k}.html" for k in data.report_keys(store)}
-    page = html.render_overview_report(frame, links)
+    drift = drift_figures.drift_frame(range_drift.read_drift(store))
+    page = html.render_overview_report(frame, links, drift)
     location = html.write_report(store, html.OVERVIEW_RELPATH, page)
     pngs = _export_pngs(context, config, store, "reports/overview", overview_figures.overview_figures(frame))
     return dg.MaterializeResult(
         metadata={
             **_file_metadata(location),
             "rows": dg.MetadataValue.int(len(frame)),
-            "transactions": dg.MetadataValue.int(
-                int(frame["transactions"].fillna(0).sum()) if len(frame) else 0
-            ),
+            "transactions": dg.MetadataValue.int(int(frame["transactions"].fillna(0).sum()) if len(frame) else 0),
             "anomalies": dg.MetadataValue.int(int(frame["anomalies"].fillna(0).sum()) if len(frame) else 0),
             "png_figures": dg.MetadataValue.int(pngs),
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
         }
     )
+
+
+def _range_drift(store, mlflow: MlflowResource, key: str) -> range_drift.RangeDrift:
+    """The range's drift against the classifier champion, stored under range_drift/ for the overview."""
+    champ, why = range_drift.load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
+    drift = range_drift.range_drift(store, champ, key, why)
+    store.write(range_drift.DRIFT_ASSET, key, drift.table())
+    return drift
 
 
 def _top_markdown(top: pd.DataFrame) -> str:

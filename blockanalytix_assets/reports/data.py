@@ -92,10 +92,6 @@ def overview_frame(store: Storage) -> pd.DataFrame:
     rows = []
     for key in sorted(scored | cleaned):
         scores = _frame(store.read("anomaly_scores", key, columns=score_cols)) if key in scored else None
-        tx = (
-            _frame(store.read("cleaned_transactions", key, columns=TRANSACTION_COLUMNS))
-            if key in cleaned
-            else None
-        )
+        tx = _frame(store.read("cleaned_transactions", key, columns=TRANSACTION_COLUMNS)) if key in cleaned else None
         rows.append(summary.range_summary(key, scores, tx))
     return summary.summary_frame(rows)

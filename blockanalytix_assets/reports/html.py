@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from blockanalytix_assets.reports import figures, overview_figures, summary
+from blockanalytix_assets.ml.range_drift import RangeDrift
+from blockanalytix_assets.reports import drift_figures, figures, overview_figures, summary
 from blockanalytix_assets.storage import Storage
 
 ANOMALY_REPORT_DIR = "reports/anomaly_report"
@@ -49,16 +51,11 @@ def figure_html(fig: go.Figure, include_js: bool) -> str:
     )
 
 
-def render_page(
-    title: str, subtitle: str, stats: list[tuple[str, str]], sections: list[tuple[str, str, str]]
-) -> str:
+def render_page(title: str, subtitle: str, stats: list[tuple[str, str]], sections: list[tuple[str, str, str]]) -> str:
     """A full page: header, stat cards and sections of (heading, explanation, inner HTML)."""
-    cards = "".join(
-        f'<div class="stat"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for k, v in stats
-    )
+    cards = "".join(f'<div class="stat"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for k, v in stats)
     body = "".join(
-        f"<section><h2>{html.escape(h)}</h2><p>{html.escape(p)}</p>{inner}</section>"
-        for h, p, inner in sections
+        f"<section><h2>{html.escape(h)}</h2><p>{html.escape(p)}</p>{inner}</section>" for h, p, inner in sections
     )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
@@ -88,15 +85,19 @@ def anomaly_report_figures(
 
 
 def render_anomaly_report(
-    key: str, scores: pd.DataFrame, clusters: pd.DataFrame, transactions: pd.DataFrame, labels: pd.DataFrame
+    key: str,
+    scores: pd.DataFrame,
+    clusters: pd.DataFrame,
+    transactions: pd.DataFrame,
+    labels: pd.DataFrame,
+    drift: RangeDrift | None = None,
 ) -> str:
     """The anomaly report of one block range as a self-contained HTML page."""
     figs = anomaly_report_figures(scores, clusters, transactions)
+    figs["drift"] = drift_figures.range_drift_figure(drift)
     thr = summary.partition_threshold(scores)
     flagged = int(summary.above_threshold(scores).sum())
-    versions = (
-        ", ".join(sorted({str(v) for v in scores.get("classifier_version", pd.Series()).dropna()})) or "n/a"
-    )
+    versions = ", ".join(sorted({str(v) for v in scores.get("classifier_version", pd.Series()).dropna()})) or "n/a"
     stats = [
         ("transactions", f"{len(transactions):,}"),
         ("scored", f"{len(scores):,}"),
@@ -105,6 +106,8 @@ def render_anomaly_report(
         ("labelled txs", f"{int(scores['is_labelled'].sum()) if len(scores) else 0:,}"),
         ("known illicit addresses", f"{len(labels):,}"),
         ("classifier", versions),
+        ("max feature PSI", _psi(drift.feature_max_psi if drift else math.nan)),
+        ("score PSI", _psi(drift.score_psi if drift else math.nan)),
     ]
     sections = _figure_sections(
         [
@@ -129,16 +132,19 @@ def render_anomaly_report(
                 "For each label (devnet typology), the share of its transactions above the threshold.",
                 figs["detection_rates"],
             ),
+            ("Drift", _drift_note(drift), figs["drift"]),
         ]
     )
-    return render_page(
-        f"Anomaly report · blocks {key}", "Scored transactions of one block range", stats, sections
-    )
+    return render_page(f"Anomaly report · blocks {key}", "Scored transactions of one block range", stats, sections)
 
 
-def render_overview_report(frame: pd.DataFrame, report_links: dict[str, str] | None = None) -> str:
+def render_overview_report(
+    frame: pd.DataFrame, report_links: dict[str, str] | None = None, drift: pd.DataFrame | None = None
+) -> str:
     """The overview across every materialised range, linking each range's anomaly report."""
     figs = overview_figures.overview_figures(frame)
+    drift = pd.DataFrame() if drift is None else drift
+    figs["drift"] = drift_figures.drift_over_ranges(drift)
     links = report_links or {}
     rows = "".join(
         "<tr>"
@@ -155,6 +161,7 @@ def render_overview_report(frame: pd.DataFrame, report_links: dict[str, str] | N
         ("transactions", _num(frame["transactions"].sum() if len(frame) else 0)),
         ("anomalies", _num(frame["anomalies"].sum() if len(frame) else 0)),
         ("labelled anomalies", _num(frame["labelled_anomalies"].sum() if len(frame) else 0)),
+        ("drifting ranges", _num((drift["drifted"] != "").sum() if len(drift) else 0)),
     ]
     sections = _figure_sections(
         [
@@ -165,10 +172,30 @@ def render_overview_report(frame: pd.DataFrame, report_links: dict[str, str] | N
                 figs["anomalies"],
             ),
             ("Model versions", "Registry versions of the models that scored each range.", figs["versions"]),
+            (
+                "Drift",
+                "Population stability index of each range against its champion's training window: the largest "
+                "monitored feature and the anomaly score. Above the dashed line the drift checks warn.",
+                figs["drift"],
+            ),
         ]
     )
     sections.append(("Ranges", "Every materialised range; follow a key to its anomaly report.", table))
     return render_page("BlockAnalytix overview", "All materialised block ranges", stats, sections)
+
+
+def _psi(v: float) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v:.3f}"
+
+
+def _drift_note(drift: RangeDrift | None) -> str:
+    """What the drift section compares, and the verdict."""
+    if drift is None or drift.champion is None:
+        return "Not compared: " + ("; ".join(drift.notes) if drift else "no drift figures") + "."
+    verdict = f"drifted: {', '.join(drift.drifted)}" if drift.drifted else "nothing above the threshold"
+    extra = f" ({'; '.join(drift.notes)})" if drift.notes else ""
+    return (f"PSI against {drift.champion}'s training window, grey bars are not monitored (calendar, nonce, "
+            f"history features); {verdict}{extra}.")  # fmt: skip
 
 
 def _num(v: object) -> str:

@@ -34,9 +34,7 @@ def overview_figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
         )
     )
     vol.add_trace(
-        go.Scatter(
-            x=x, y=frame["value_eth"], name="value (ETH)", mode="lines+markers", line={"color": "#f58518"}
-        ),
+        go.Scatter(x=x, y=frame["value_eth"], name="value (ETH)", mode="lines+markers", line={"color": "#f58518"}),
         secondary_y=True,
     )
     vol.update_yaxes(title_text="transactions", secondary_y=False, rangemode="tozero")

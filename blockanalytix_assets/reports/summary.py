@@ -111,9 +111,7 @@ def range_summary(key: str, scores: pd.DataFrame | None, transactions: pd.DataFr
         )
     if scores is not None and not scores.empty:
         flagged = above_threshold(scores)
-        labelled = (
-            scores["is_labelled"].fillna(False).astype(bool) if "is_labelled" in scores else flagged & False
-        )
+        labelled = scores["is_labelled"].fillna(False).astype(bool) if "is_labelled" in scores else flagged & False
         row.update(
             scored=len(scores),
             anomalies=int(flagged.sum()),

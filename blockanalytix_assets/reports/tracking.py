@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 PARTITION_TAG = "blockanalytix.partition_key"
@@ -30,9 +31,14 @@ def find_scoring_run(client, experiment_id: str, key: str) -> str | None:
 
 
 def log_report(
-    tracking_uri: str, experiment_name: str, key: str, files: dict[str, bytes], run_id: str | None = None
+    tracking_uri: str,
+    experiment_name: str,
+    key: str,
+    files: dict[str, bytes],
+    run_id: str | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> str:
-    """Upload files (name -> bytes) to `reports/` of the scoring run (or a new run); returns the run id."""
+    """Upload files (name -> bytes) to `reports/` of the scoring run (or a new run), with metrics; returns its id."""
     from mlflow.tracking import MlflowClient
 
     from blockanalytix_assets.ml.experiments import ensure_experiment
@@ -55,6 +61,11 @@ def log_report(
                 path = Path(tmp) / name
                 path.write_bytes(data)
                 client.log_artifact(target, str(path), artifact_path="reports")
+        if metrics:
+            from mlflow.entities import Metric
+
+            stamp = int(time.time() * 1000)
+            client.log_batch(target, metrics=[Metric(k, float(v), stamp, 0) for k, v in sorted(metrics.items())])
         client.set_tag(target, "blockanalytix.report_logged", "true")
         status = "FINISHED"
     finally:

@@ -33,9 +33,7 @@ def _inputs(
     cleaned = store.read("cleaned_transactions", key)
     reasons: Counter = Counter()
     if store.exists("quarantined_transactions", key):
-        for joined in (
-            store.read("quarantined_transactions", key, columns=["reason"]).column("reason").to_pylist()
-        ):
+        for joined in store.read("quarantined_transactions", key, columns=["reason"]).column("reason").to_pylist():
             reasons.update((joined or "").split(";"))
     return cleaned, reasons
 

@@ -138,9 +138,7 @@ def _derive(t: pa.Table, blocks: pa.Table | None, token_transfers: pa.Table | No
     inp = t.column("input")
     has_input = pc.fill_null(pc.greater(pc.utf8_length(inp), 2), False)
     to_null = pc.is_null(t.column("to_address"))
-    selector = pc.if_else(
-        pc.greater_equal(pc.utf8_length(inp), 10), pc.utf8_slice_codeunits(inp, 0, 10), None
-    )
+    selector = pc.if_else(pc.greater_equal(pc.utf8_length(inp), 10), pc.utf8_slice_codeunits(inp, 0, 10), None)
     derived = {
         "value_eth": pc.divide(t.column("value").cast(pa.float64()), WEI_PER_ETH),
         "fee_wei": fee_wei,

@@ -59,9 +59,7 @@ def test_ingest_matches_the_node(devnet, tmp_path):
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
     assert set(mats) == set(RAW_ASSETS)
     md = mats["raw_transactions"].materialization.metadata
-    assert (
-        md["rows"].value == txs.num_rows and md["first_block"].value == 100 and md["last_block"].value == 199
-    )
+    assert md["rows"].value == txs.num_rows and md["first_block"].value == 100 and md["last_block"].value == 199
     assert "preview" in md and md["blocks_per_second"].value > 0
 
     before = {a: (tmp_path / a / f"{key}.parquet").read_bytes() for a in RAW_ASSETS}
@@ -76,9 +74,7 @@ def dg_eq(table, column, value):
 
 
 def test_wrong_chain_id_fails_with_a_fix(devnet, tmp_path):
-    result = materialize(
-        format_key(0, 99), devnet.url, str(tmp_path), dg.DagsterInstance.ephemeral(), chain_id=1
-    )
+    result = materialize(format_key(0, 99), devnet.url, str(tmp_path), dg.DagsterInstance.ephemeral(), chain_id=1)
     assert not result.success
     message = str(result.get_step_failure_events()[0].event_specific_data.error)
     assert "31337" in message and "BLOCKANALYTIX_CHAIN_ID" in message
@@ -88,9 +84,7 @@ def test_wrong_chain_id_fails_with_a_fix(devnet, tmp_path):
 def test_misaligned_partition_key_is_refused(devnet, tmp_path):
     result = materialize("000000050-000000149", devnet.url, str(tmp_path), dg.DagsterInstance.ephemeral())
     assert not result.success
-    assert "BLOCKANALYTIX_RANGE_SIZE=100" in str(
-        result.get_step_failure_events()[0].event_specific_data.error
-    )
+    assert "BLOCKANALYTIX_RANGE_SIZE=100" in str(result.get_step_failure_events()[0].event_specific_data.error)
 
 
 def test_unregistered_partition_key_is_refused(devnet, tmp_path):

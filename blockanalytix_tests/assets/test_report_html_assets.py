@@ -56,9 +56,7 @@ def test_anomaly_report_is_written_linked_and_logged_to_mlflow(setup):
     assert result.success
     meta = _metadata(result, "anomaly_report")
     path = Path(meta["path"].value)
-    assert (
-        path == Path(ds.root) / "reports" / "anomaly_report" / f"{key}.html" and path.stat().st_size > 100_000
-    )
+    assert path == Path(ds.root) / "reports" / "anomaly_report" / f"{key}.html" and path.stat().st_size > 100_000
     assert meta["url"].value == path.as_uri()
     assert meta["rows"].value == ds.scores[key].num_rows
     assert "| rank |" in meta["top_anomalies"].value
@@ -66,9 +64,11 @@ def test_anomaly_report_is_written_linked_and_logged_to_mlflow(setup):
     run = client.get_run(meta["mlflow_run_id"].value)
     assert run.data.tags[tracking.PARTITION_TAG] == key and run.info.status == "FINISHED"
     assert run.info.experiment_id == client.get_experiment_by_name(SCORING_EXPERIMENT).experiment_id
-    assert [a.path for a in client.list_artifacts(run.info.run_id, "reports")] == [
-        f"reports/anomaly_report_{key}.html"
-    ]
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "reports")] == [f"reports/anomaly_report_{key}.html"]
+    # No champion in this registry: the drift is not compared, the report and its row say so.
+    assert meta["drifted"].value == "none" and run.data.metrics["drift_drifted_columns"] == 0.0
+    assert "Not compared: no champion of" in path.read_text(encoding="utf-8")
+    assert (Path(ds.root) / "range_drift" / f"{key}.parquet").exists()
 
 
 def test_report_goes_into_the_partitions_scoring_run_when_there_is_one(setup):
@@ -103,6 +103,7 @@ def test_overview_report_covers_every_range(setup):
     assert meta["transactions"].value == sum(t.num_rows for t in ds.cleaned.values())
     page = Path(meta["path"].value).read_text(encoding="utf-8")
     assert all(f'href="anomaly_report/{k}.html"' in page for k in ds.keys)
+    assert "<h2>Drift</h2>" in page
 
 
 def test_report_assets_are_eager_and_depend_on_the_contract_tables():

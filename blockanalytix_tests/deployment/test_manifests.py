@@ -102,9 +102,7 @@ def test_mlflow_server_is_hardened_and_wired() -> None:
     assert any(a.startswith("--artifacts-destination=s3://") for a in container["args"])
     store = {e["name"]: e for e in container["env"]}["MLFLOW_BACKEND_STORE_URI"]
     assert store["valueFrom"]["secretKeyRef"]["name"] == "mlflow-secrets"
-    assert _find("Secret", "mlflow-secrets")["stringData"]["MLFLOW_BACKEND_STORE_URI"].startswith(
-        "postgresql://"
-    )
+    assert _find("Secret", "mlflow-secrets")["stringData"]["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql://")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/health"
     assert set(container["resources"]) == {"requests", "limits"}
@@ -214,9 +212,7 @@ def test_checkov_finds_nothing_unjustified() -> None:
     reports = reports if isinstance(reports, list) else [reports]
     by_type = {r["check_type"]: r for r in reports if "results" in r}
     assert {"kubernetes", "dockerfile"} <= set(by_type), proc.stderr[-2000:]
-    failed = [
-        (t, c["check_id"], c["file_path"]) for t, r in by_type.items() for c in r["results"]["failed_checks"]
-    ]
+    failed = [(t, c["check_id"], c["file_path"]) for t, r in by_type.items() for c in r["results"]["failed_checks"]]
     assert not failed, failed
     assert sum(r["summary"]["passed"] for r in by_type.values()) > 50
     justified = _skip_comment_ids()

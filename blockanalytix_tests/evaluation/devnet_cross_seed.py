@@ -108,8 +108,13 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
             "fit_seconds": round(fit_seconds, 1),
             "train_samples_per_s": round(len(tr) * len(hist.history["loss"]) / fit_seconds),
         },
-        "autoencoder": {**{k: str(v) for k, v in AUTOENCODER_PARAMS.items()}, "batch_size": AUTOENCODER_BATCH,
-                        "patience": 3, "fit_rows": "unlabelled", "n_fit": int(len(ae_tr))},
+        "autoencoder": {
+            **{k: str(v) for k, v in AUTOENCODER_PARAMS.items()},
+            "batch_size": AUTOENCODER_BATCH,
+            "patience": 3,
+            "fit_rows": "unlabelled",
+            "n_fit": int(len(ae_tr)),
+        },
         "negatives_in_test": int((typ_b == "").sum()),
         "typologies": {},
     }

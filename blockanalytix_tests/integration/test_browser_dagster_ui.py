@@ -55,9 +55,7 @@ def webserver(tmp_path_factory) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"dagster-webserver not up in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}"
-                )
+                pytest.fail(f"dagster-webserver not up in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}")
             time.sleep(1)
         yield url
     finally:

@@ -17,8 +17,9 @@ def _generate(fresh_anvil, config: ScenarioConfig) -> tuple[list[str], dict]:
     anvil = fresh_anvil(auto_mine=False)
     rpc = DevnetRpc(anvil.url)
     manifest, _ = play(rpc, config)
-    hashes = [b["hash"] for b in rpc.batch(
-        [("eth_getBlockByNumber", [hex(n), False]) for n in range(config.blocks + 1)])]
+    hashes = [
+        b["hash"] for b in rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in range(config.blocks + 1)])
+    ]
     rpc.close()
     anvil.stop()
     return hashes, manifest

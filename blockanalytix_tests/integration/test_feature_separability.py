@@ -34,9 +34,7 @@ def _receive_to_forward_minutes(cleaned: pa.Table) -> pd.Series:
     first_in = df.groupby("to_address")["block_timestamp"].min()
     out = df.assign(first_in=df["from_address"].map(first_in))
     out = out[out["block_timestamp"] >= out["first_in"]]
-    return (
-        out.groupby("from_address")["block_timestamp"].min() - first_in.reindex(out["from_address"].unique())
-    ) / 60
+    return (out.groupby("from_address")["block_timestamp"].min() - first_in.reindex(out["from_address"].unique())) / 60
 
 
 def test_phishing_drainers_have_many_senders_and_forward_fast(window):
@@ -44,9 +42,7 @@ def test_phishing_drainers_have_many_senders_and_forward_fast(window):
     phishing = set(labels.loc[labels["label"] == "phishing_drain", "address"])
     assert phishing, "the devnet scenario injected no phishing drain"
     # the drainers: phishing-labelled receivers fed by several victims
-    drainers = [
-        a for a in phishing if a in feats.index and feats.loc[a, "unique_received_from_addresses"] >= 2
-    ]
+    drainers = [a for a in phishing if a in feats.index and feats.loc[a, "unique_received_from_addresses"] >= 2]
     assert len(drainers) >= 2
     others = feats.drop(index=[a for a in labels["address"] if a in feats.index])
     receivers = others[others["received_tnx"] > 0]
@@ -59,9 +55,7 @@ def test_phishing_drainers_have_many_senders_and_forward_fast(window):
     assert len(fwd_drainers) >= 2 and len(fwd_others) >= 10
     assert fwd_drainers.median() < fwd_others.median()
     # the drain is swept out: the drainer's balance in the window ends near zero relative to what it received
-    ratio = feats.loc[drainers, "total_ether_sent"] / feats.loc[drainers, "total_ether_received"].clip(
-        lower=1e-18
-    )
+    ratio = feats.loc[drainers, "total_ether_sent"] / feats.loc[drainers, "total_ether_received"].clip(lower=1e-18)
     assert (ratio > 0.9).mean() >= 0.5
 
 

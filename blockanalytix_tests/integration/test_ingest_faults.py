@@ -39,9 +39,7 @@ def free_port() -> int:
 
 
 def rpc(url: str, method: str, *params: object) -> object:
-    resp = requests.post(
-        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10
-    )
+    resp = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10)
     body = resp.json()
     assert "error" not in body, body
     return body["result"]
@@ -70,9 +68,7 @@ def populate(url: str) -> list[str]:
             if kind == 0:
                 txs.append({"from": u, "to": to, "value": hex(10**20 + block), "gasPrice": gp, "type": "0x0"})
             elif kind == 1:
-                txs.append(
-                    {"from": u, "to": to, "value": hex(7), "gasPrice": gp, "accessList": [], "type": "0x1"}
-                )
+                txs.append({"from": u, "to": to, "value": hex(7), "gasPrice": gp, "accessList": [], "type": "0x1"})
             elif kind == 2:
                 txs.append({"from": u, "to": to, "value": hex(10**18 * (i + 1))})
             elif kind == 3:
@@ -87,9 +83,7 @@ def populate(url: str) -> list[str]:
 @pytest.fixture(scope="module")
 def anvil():
     if not os.path.exists(ANVIL):
-        pytest.fail(
-            f"anvil not found at {ANVIL}: run `make setup` (npm installs @foundry-rs/anvil-linux-amd64)"
-        )
+        pytest.fail(f"anvil not found at {ANVIL}: run `make setup` (npm installs @foundry-rs/anvil-linux-amd64)")
     port = free_port()
     proc = subprocess.Popen([ANVIL, "--port", str(port), "--auto-impersonate", "--silent"])
     url = f"http://127.0.0.1:{port}"
@@ -137,9 +131,7 @@ def test_direct_fetch_has_every_transaction_the_node_mined(anvil, direct):
 def test_faults_through_the_proxy_give_exactly_the_direct_tables(anvil, direct):
     url, _, head = anvil
     with FaultProxy(url, rate=0.3, seed=7, delay=0.6, retry_after=0) as proxy:
-        client = RpcClient(
-            proxy.url, batch_size=8, max_workers=3, timeout=0.4, backoff_base=0.01, max_retries=12
-        )
+        client = RpcClient(proxy.url, batch_size=8, max_workers=3, timeout=0.4, backoff_base=0.01, max_retries=12)
         tables = extract_range(client, 0, head)
     assert sum(proxy.injected.values()) >= 5 and len(proxy.injected) >= 4, proxy.injected
     assert client.stats()["retries"] >= 5
@@ -171,8 +163,6 @@ def test_wrong_chain_id_says_what_to_fix(anvil):
 def test_unreachable_url_says_what_to_fix_without_leaking_the_key(caplog):
     caplog.set_level(logging.DEBUG)
     client = RpcClient(f"http://127.0.0.1:{free_port()}/v2/{SECRET_KEY}", max_retries=2, backoff_base=0.01)
-    with pytest.raises(
-        RpcError, match="Nothing answers there: is the node running\\? Check BLOCKANALYTIX_RPC_URL"
-    ):
+    with pytest.raises(RpcError, match="Nothing answers there: is the node running\\? Check BLOCKANALYTIX_RPC_URL"):
         client.block_number()
     assert SECRET_KEY not in caplog.text and "/v2/***" in caplog.text

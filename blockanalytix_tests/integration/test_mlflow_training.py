@@ -40,18 +40,14 @@ def _build(x):
 
 
 def test_scoring_without_champion_fails_clearly(world):
-    with pytest.raises(
-        registry.NoChampionError, match=f"no champion for {CLASSIFIER}: materialise anomaly_classifier"
-    ):
+    with pytest.raises(registry.NoChampionError, match=f"no champion for {CLASSIFIER}: materialise anomaly_classifier"):
         registry.load_champion(CLASSIFIER, "anomaly_classifier")
 
 
 def test_training_round_registers_champion_and_scores(world, mlflow_server):
     parts, labels, split = world
     assert split.val_keys == [sorted(parts)[-1]] and set(split.train_keys) == set(sorted(parts)[:-1])
-    clf = supervised_run(
-        "anomaly_classifier", CLASSIFIER, _build, split, {"hidden": "32,16"}, epochs=2, batch_size=64
-    )
+    clf = supervised_run("anomaly_classifier", CLASSIFIER, _build, split, {"hidden": "32,16"}, epochs=2, batch_size=64)
     ae = autoencoder_run(AUTOENCODER, split, epochs=2, batch_size=128)
     assert clf.promoted and ae.promoted and clf.version == "1"
 
@@ -121,9 +117,7 @@ def test_worse_model_does_not_take_champion(world, mlflow_server):
         split.val_keys,
         split.feature_spec_version,
     )
-    worse = supervised_run(
-        "anomaly_classifier", CLASSIFIER, _build, bad, {"hidden": "32,16"}, epochs=2, batch_size=64
-    )
+    worse = supervised_run("anomaly_classifier", CLASSIFIER, _build, bad, {"hidden": "32,16"}, epochs=2, batch_size=64)
     assert worse.version == "2" and not worse.promoted
     client = MlflowClient(mlflow_server)
     assert client.get_model_version_by_alias(CLASSIFIER, "champion").version == "1"

@@ -28,8 +28,13 @@ BIN = Path(sys.executable).parent
 RANGE = 100
 KEYS = [format_key(0, 99), format_key(100, 199), format_key(200, 299)]
 BACKFILL_TIMEOUT_S = 240
-TERMINAL = {BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED, BulkActionStatus.FAILED,
-            BulkActionStatus.CANCELED, BulkActionStatus.COMPLETED}
+TERMINAL = {
+    BulkActionStatus.COMPLETED_SUCCESS,
+    BulkActionStatus.COMPLETED_FAILED,
+    BulkActionStatus.FAILED,
+    BulkActionStatus.CANCELED,
+    BulkActionStatus.COMPLETED,
+}
 
 
 @dataclass
@@ -41,8 +46,9 @@ class ProdHome:
     env: dict[str, str]
 
     def run(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=REPO, env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(
+            [str(BIN / args[0]), *args[1:]], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"{args} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
@@ -83,8 +89,14 @@ def instance(prod_home: ProdHome) -> Iterator[dg.DagsterInstance]:
 
 def _start_daemon(prod_home: ProdHome) -> subprocess.Popen:
     log = open(prod_home.home / "daemon.log", "wb")  # noqa: SIM115 - kept open for the daemon's lifetime
-    return subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO,
-                            env=prod_home.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=prod_home.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop_daemon(proc: subprocess.Popen) -> None:
@@ -118,8 +130,17 @@ def daemon_backfill(prod_home: ProdHome, instance: dg.DagsterInstance) -> Backfi
     synced = json.loads(prod_home.run("blockanalytix", "ranges", "sync").stdout)
     assert synced["added"] == len(KEYS), synced
     assert instance.get_dynamic_partitions("block_ranges") == KEYS
-    prod_home.run("dagster", "asset", "materialize", "-m", "blockanalytix_assets.definitions",
-                  "--select", ",".join(RAW_ASSETS), "--partition", KEYS[0])
+    prod_home.run(
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "blockanalytix_assets.definitions",
+        "--select",
+        ",".join(RAW_ASSETS),
+        "--partition",
+        KEYS[0],
+    )
     daemon = _start_daemon(prod_home)
     try:
         out = json.loads(prod_home.run("blockanalytix", "backfill", "--from-block", "0", "--to-block", "299").stdout)
@@ -138,8 +159,11 @@ def daemon_backfill(prod_home: ProdHome, instance: dg.DagsterInstance) -> Backfi
 
 
 def test_cli_materialisation_is_recorded_in_postgres(daemon_backfill, instance, prod_home: ProdHome) -> None:
-    cli_runs = [r for r in instance.get_runs() if "dagster/backfill" not in r.tags and r.tags.get(
-        "dagster/partition") == KEYS[0]]
+    cli_runs = [
+        r
+        for r in instance.get_runs()
+        if "dagster/backfill" not in r.tags and r.tags.get("dagster/partition") == KEYS[0]
+    ]
     assert cli_runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in cli_runs)
     assert type(instance.run_storage).__name__ == "PostgresRunStorage"
     assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
@@ -154,7 +178,9 @@ def test_daemon_completes_the_backfill_of_every_range(daemon_backfill, instance,
     backfills = {b.backfill_id: b for b in instance.get_backfills()}
     assert outcome.backfill_id in backfills
     assert backfills[outcome.backfill_id].status == BulkActionStatus.COMPLETED_SUCCESS, (
-        outcome.status, (prod_home.home / "daemon.log").read_text()[-4000:])
+        outcome.status,
+        (prod_home.home / "daemon.log").read_text()[-4000:],
+    )
     assert outcome.runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in outcome.runs)
     store = Storage(str(prod_home.storage))
     for name in RAW_ASSETS:
@@ -165,7 +191,9 @@ def test_daemon_completes_the_backfill_of_every_range(daemon_backfill, instance,
     assert len(raw_runs) == 1
     tags = raw_runs[0].tags
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
-        KEYS[0], KEYS[-1])
+        KEYS[0],
+        KEYS[-1],
+    )
 
 
 def test_backfill_run_records_every_raw_check_per_range(daemon_backfill, instance) -> None:
@@ -193,13 +221,24 @@ def test_ingest_steps_claim_the_rpc_pool(daemon_backfill, instance) -> None:
     # Intervals of raw_ingest steps over every run: never more at once than the pool allows.
     spans = []
     for run in instance.get_runs():
-        events = instance.all_logs(run.run_id, of_type={dg.DagsterEventType.STEP_START,
-                                                        dg.DagsterEventType.STEP_SUCCESS,
-                                                        dg.DagsterEventType.STEP_FAILURE})
-        starts = [e.timestamp for e in events if e.step_key == "raw_ingest" and
-                  e.dagster_event_type == dg.DagsterEventType.STEP_START]
-        ends = [e.timestamp for e in events if e.step_key == "raw_ingest" and
-                e.dagster_event_type != dg.DagsterEventType.STEP_START]
+        events = instance.all_logs(
+            run.run_id,
+            of_type={
+                dg.DagsterEventType.STEP_START,
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            },
+        )
+        starts = [
+            e.timestamp
+            for e in events
+            if e.step_key == "raw_ingest" and e.dagster_event_type == dg.DagsterEventType.STEP_START
+        ]
+        ends = [
+            e.timestamp
+            for e in events
+            if e.step_key == "raw_ingest" and e.dagster_event_type != dg.DagsterEventType.STEP_START
+        ]
         spans += list(zip(starts, ends, strict=False))
     assert len(spans) >= 2
     assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= info.slot_count

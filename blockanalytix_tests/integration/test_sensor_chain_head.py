@@ -28,8 +28,7 @@ def _evaluate(devnet, instance: dg.DagsterInstance, home: Path, confirmations: i
     job_resources = {**resources, "storage": StorageResource(root=str(home))}
     # As in the sensor daemon: definitions to resolve the partitioned run requests against ingest_job, and
     # the instance as the store the new dynamic partitions are validated against.
-    defs = dg.Definitions(assets=[raw_ingest], jobs=[ingest_job], sensors=[chain_head_sensor],
-                          resources=job_resources)
+    defs = dg.Definitions(assets=[raw_ingest], jobs=[ingest_job], sensors=[chain_head_sensor], resources=job_resources)
     with (
         dg.build_sensor_context(
             instance=instance, instance_ref=instance.get_ref(), resources=resources, definitions=defs
@@ -84,7 +83,7 @@ def test_confirmations_hold_back_recent_ranges(devnet, instance, tmp_path: Path)
     assert all(int(k.split("-")[1]) <= head - 64 for k in confirmed)
     # Once confirmations drop, only the held-back ranges are new.
     later = _evaluate(devnet, instance, tmp_path, confirmations=0)
-    assert [r.partition_key for r in later.run_requests] == all_keys[len(confirmed):]
+    assert [r.partition_key for r in later.run_requests] == all_keys[len(confirmed) :]
 
 
 def test_wrong_chain_id_fails_the_tick(devnet, instance, tmp_path: Path) -> None:

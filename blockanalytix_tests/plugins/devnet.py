@@ -54,8 +54,16 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetHandle]:
         chain = start_chain(DEVNET_CONFIG, ChainFiles.in_dir(folder))
     rpc = DevnetRpc(chain.url)
     try:
-        yield DevnetHandle(chain.url, DEVNET_CONFIG.chain_id, chain.head, chain.files.labels, chain.manifest,
-                           chain.files.state, DEVNET_CONFIG, rpc)
+        yield DevnetHandle(
+            chain.url,
+            DEVNET_CONFIG.chain_id,
+            chain.head,
+            chain.files.labels,
+            chain.manifest,
+            chain.files.state,
+            DEVNET_CONFIG,
+            rpc,
+        )
     finally:
         rpc.close()
         chain.anvil.stop()

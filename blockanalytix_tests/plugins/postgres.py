@@ -44,8 +44,9 @@ class PostgresServer:
         """Create an empty database and return its name."""
         import psycopg2
 
-        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                                dbname="postgres")
+        conn = psycopg2.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname="postgres"
+        )
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -95,16 +96,42 @@ def start_postgres() -> PostgresServer:
     pwfile.write_text(password + "\n")
     if os.geteuid() == 0:
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-    _run([str(PG_BIN / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth-local=trust",
-          "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"])
+    _run(
+        [
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
     pwfile.unlink()
     (sock).mkdir()
     if os.geteuid() == 0:
         os.chown(sock, owner.pw_uid, owner.pw_gid)
     port = _free_port()
     opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-o", opts, "-w",
-          "-t", str(STARTUP_TIMEOUT_S), "start"])
+    _run(
+        [
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "server.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            str(STARTUP_TIMEOUT_S),
+            "start",
+        ]
+    )
     return PostgresServer("127.0.0.1", port, SUPERUSER, password, sock, data)
 
 

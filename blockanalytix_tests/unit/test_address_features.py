@@ -136,9 +136,7 @@ def _reference(txs: pa.Table, tt: pa.Table) -> pd.DataFrame:
     r["avg_min_between_received_tnx"] = recv.groupby("to_address")["block_timestamp"].apply(_gap)
     both = pd.concat([df[["from_address", "block_timestamp"]].set_axis(["a", "ts"], axis=1),
                       recv[["to_address", "block_timestamp"]].set_axis(["a", "ts"], axis=1)])  # fmt: skip
-    r["time_diff_between_first_and_last_mins"] = both.groupby("a")["ts"].agg(
-        lambda s: (s.max() - s.min()) / 60
-    )
+    r["time_diff_between_first_and_last_mins"] = both.groupby("a")["ts"].agg(lambda s: (s.max() - s.min()) / 60)
     r["unique_sent_to_addresses"] = sent.groupby("from_address")["to_address"].nunique()
     r["unique_received_from_addresses"] = recv.groupby("to_address")["from_address"].nunique()
     for prefix, frame, key in [
@@ -191,9 +189,7 @@ def test_matches_a_plain_pandas_reference():
     assert len(out) >= 25 and out.index.is_unique
     assert out["sent_tnx"].sum() == (~txs.column("is_contract_creation").to_numpy()).sum()
     for col in ref.columns:
-        np.testing.assert_allclose(
-            out[col].to_numpy(), ref[col].to_numpy(), rtol=1e-9, atol=1e-9, err_msg=col
-        )
+        np.testing.assert_allclose(out[col].to_numpy(), ref[col].to_numpy(), rtol=1e-9, atol=1e-9, err_msg=col)
     assert len(ref.columns) >= 40  # most columns are covered by the reference
     bal = out["total_ether_received"] - out["total_ether_sent"] - out["total_ether_sent_contracts"]
     np.testing.assert_allclose(out["total_ether_balance"], bal)

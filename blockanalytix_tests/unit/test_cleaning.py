@@ -80,9 +80,7 @@ def test_derived_columns_have_known_values():
 
 def test_fee_is_exact_beyond_int64():
     used, price = 30_000_000, 10**12 + 7  # product 3.00000000021e19 > 2**63
-    res = clean_transactions(
-        _raw([_tx(1, gas=used, receipt_gas_used=used, receipt_effective_gas_price=price)]), 0, 999
-    )
+    res = clean_transactions(_raw([_tx(1, gas=used, receipt_gas_used=used, receipt_effective_gas_price=price)]), 0, 999)
     assert res.cleaned.column("fee_wei")[0].as_py() == Decimal(used * price)
 
 

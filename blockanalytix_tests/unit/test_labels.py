@@ -68,9 +68,7 @@ def test_missing_devnet_file_yields_nothing_with_a_warning(tmp_path, caplog):
 
 
 def test_ofac_json_fixture_and_its_bad_entry():
-    loaded = load_labels(
-        [LabelSource(str(FIXTURES / "ofac_sanctioned_addresses_ETH_sample.json"), "ofac_json")]
-    )
+    loaded = load_labels([LabelSource(str(FIXTURES / "ofac_sanctioned_addresses_ETH_sample.json"), "ofac_json")])
     assert loaded.table.num_rows == 20
     assert set(loaded.table.column("source").to_pylist()) == {"ofac_json"}
     assert loaded.malformed == {"ofac_json": ["0xnot-an-address"]}

@@ -41,9 +41,7 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def assert_matches_csv(
-    table: pa.Table, expected: list[dict], key: str, rename: dict | None = None
-) -> set[str]:
+def assert_matches_csv(table: pa.Table, expected: list[dict], key: str, rename: dict | None = None) -> set[str]:
     """Every expected column that we also produce is equal, row by row; returns the compared columns."""
     rename = rename or {}
     ours = {as_csv(r[rename.get(key, key)]): r for r in table.to_pylist()}
@@ -60,16 +58,11 @@ def assert_matches_csv(
 
 
 def etl_blocks(folder: str) -> list[dict]:
-    return [
-        recorded(str(p.relative_to(FIXTURES)))[1]
-        for p in sorted((ETL / folder).glob("*eth_getBlockByNumber*"))
-    ]
+    return [recorded(str(p.relative_to(FIXTURES)))[1] for p in sorted((ETL / folder).glob("*eth_getBlockByNumber*"))]
 
 
 def etl_receipts(folder: str) -> dict[int, list[dict]]:
-    recs = [
-        recorded(str(p.relative_to(FIXTURES)))[1] for p in (ETL / folder).glob("*eth_getTransactionReceipt*")
-    ]
+    recs = [recorded(str(p.relative_to(FIXTURES)))[1] for p in (ETL / folder).glob("*eth_getTransactionReceipt*")]
     out: dict[int, list[dict]] = {}
     for r in sorted(recs, key=lambda r: (int(r["blockNumber"], 16), int(r["transactionIndex"], 16))):
         out.setdefault(int(r["blockNumber"], 16), []).append(r)
@@ -96,9 +89,7 @@ def test_receipts_logs_and_token_transfers_equal_ethereum_etl():
     blocks, receipts = etl_blocks("block_483920"), etl_receipts("block_483920")
     txs = m.map_transactions(blocks, receipts)
     expected = read_csv(ETL / "block_483920" / "expected_receipts.csv")
-    compared = assert_matches_csv(
-        txs, expected, "transaction_hash", {"transaction_hash": "hash", **RECEIPT_COLUMNS}
-    )
+    compared = assert_matches_csv(txs, expected, "transaction_hash", {"transaction_hash": "hash", **RECEIPT_COLUMNS})
     assert {"cumulative_gas_used", "gas_used", "root", "status", "effective_gas_price"} <= compared
     logs = m.map_logs(receipts, blocks)
     assert logs.schema.equals(SCHEMAS["raw_logs"])
@@ -147,19 +138,14 @@ def test_block_18000000_with_all_94_receipts_and_withdrawals():
     blocks = m.map_blocks([block]).to_pylist()[0]
     assert blocks["transaction_count"] == len(block["transactions"]) == 94
     assert [(w["index"], w["validator_index"], w["amount"]) for w in blocks["withdrawals"]] == [
-        (int(w["index"], 16), int(w["validatorIndex"], 16), int(w["amount"], 16))
-        for w in block["withdrawals"]
+        (int(w["index"], 16), int(w["validatorIndex"], 16), int(w["amount"], 16)) for w in block["withdrawals"]
     ]
     txs = m.map_transactions([block], {18000000: receipts})
     assert txs.num_rows == 94 and txs.column("receipt_gas_used").null_count == 0
-    assert (
-        sum(txs.column("receipt_gas_used").to_pylist()) == blocks["gas_used"]
-    )  # receipts add up to the block
+    assert sum(txs.column("receipt_gas_used").to_pylist()) == blocks["gas_used"]  # receipts add up to the block
     assert txs.column("receipt_cumulative_gas_used")[-1].as_py() == blocks["gas_used"]
     assert set(txs.column("transaction_type").to_pylist()) == {0, 2}
-    assert [int(v) for v in txs.column("value").to_pylist()] == [
-        int(t["value"], 16) for t in block["transactions"]
-    ]
+    assert [int(v) for v in txs.column("value").to_pylist()] == [int(t["value"], 16) for t in block["transactions"]]
     legacy = txs.filter(pa.compute.equal(txs.column("transaction_type"), 0))
     assert legacy.column("max_fee_per_gas").null_count == legacy.num_rows
     logs = m.map_logs({18000000: receipts}, [block])
@@ -168,9 +154,7 @@ def test_block_18000000_with_all_94_receipts_and_withdrawals():
     transfers = m.map_token_transfers(logs)
     all_logs = [lg for r in receipts for lg in r["logs"]]
     erc721 = {
-        int(lg["logIndex"], 16)
-        for lg in all_logs
-        if lg["topics"][:1] == [m.TRANSFER_TOPIC] and len(lg["topics"]) == 4
+        int(lg["logIndex"], 16) for lg in all_logs if lg["topics"][:1] == [m.TRANSFER_TOPIC] and len(lg["topics"]) == 4
     }
     n_transfer_logs = sum(lg["topics"][:1] == [m.TRANSFER_TOPIC] for lg in all_logs)
     assert len(erc721) == 2 and transfers.num_rows == n_transfer_logs == 143  # ERC-721 events included
@@ -191,9 +175,7 @@ def test_legacy_2930_1559_and_blob_transactions_of_block_19900000():
     assert b["blob_gas_used"] == blob_hashes * 131072 > 0  # each blob costs 2**17 blob gas
     assert b["excess_blob_gas"] == int(block["excessBlobGas"], 16) and len(b["withdrawals"]) == 16
     for t, raw in zip(txs, block["transactions"], strict=True):
-        assert t["max_fee_per_blob_gas"] == (
-            int(raw["maxFeePerBlobGas"], 16) if t["transaction_type"] == 3 else None
-        )
+        assert t["max_fee_per_blob_gas"] == (int(raw["maxFeePerBlobGas"], 16) if t["transaction_type"] == 3 else None)
         assert (t["max_fee_per_gas"] is None) == (t["transaction_type"] in (0, 1))
         assert t["gas_price"] == int(raw["gasPrice"], 16)
 
@@ -255,9 +237,7 @@ def test_missing_log_and_block_fields_name_the_block():
     with pytest.raises(m.MalformedResponseError, match="block 18000000 tx 0x.*log field 'topics' is missing"):
         m.map_logs({18000000: receipts}, [block])
     block.pop("parentHash")
-    with pytest.raises(
-        m.MalformedResponseError, match="block 0x112a880: block field 'parentHash' is missing"
-    ):
+    with pytest.raises(m.MalformedResponseError, match="block 0x112a880: block field 'parentHash' is missing"):
         m.map_blocks([block])
     assert json.dumps(m.map_blocks([]).schema.names) == json.dumps(SCHEMAS["raw_blocks"].names)
 

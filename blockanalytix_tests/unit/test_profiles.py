@@ -7,7 +7,13 @@ import pytest
 
 from blockanalytix_assets.features.activity import ACTIVITY_SCHEMA, MERGE_RULES, address_activity
 from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, ADDRESS_TEXT_COLUMNS, address_features
-from blockanalytix_assets.features.profiles import merge_activity, profile_features, profile_record, profile_records
+from blockanalytix_assets.features.profiles import (
+    PROFILE_COLUMNS,
+    merge_activity,
+    profile_features,
+    profile_record,
+    profile_records,
+)
 from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TRANSACTIONS
 from blockanalytix_assets.transform.cleaning import clean_transactions
 
@@ -119,6 +125,14 @@ def test_merge_is_exact_whatever_the_grouping_and_deterministic():
     assert merge_activity([]).num_rows == 0
     ranges_of = dict(zip(flat.column("address").to_pylist(), flat.column("ranges").to_pylist(), strict=True))
     assert ranges_of[_addr(1)] == [0, 1, 2]
+
+
+def test_the_api_s_columns_alone_give_the_same_profiles():
+    a, b, c = (address_activity(txs, tt, r) for r, (txs, tt) in enumerate(_ranges(seed=9, n_ranges=3)))
+    narrow = [t.select(PROFILE_COLUMNS) for t in (a, b, c)]
+    got = merge_activity(narrow, PROFILE_COLUMNS)
+    assert got.num_columns == len(PROFILE_COLUMNS) < len(ACTIVITY_SCHEMA)
+    assert profile_records(got) == profile_records(merge_activity([a, b, c]))
 
 
 def test_activity_of_one_range_and_exact_wei():

@@ -30,8 +30,8 @@ def test_anomaly_report_is_self_contained(store):
     assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", page, re.I)
     assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", page, re.I)
     assert page.count("plotly.js v") == 1  # the library is embedded exactly once
-    assert page.count('class="plotly-graph-div"') == 5
-    for heading in ("Score distribution", "Top anomalous transactions", "Cluster map", "Detection rates"):
+    assert page.count('class="plotly-graph-div"') == 6
+    for heading in ("Score distribution", "Top anomalous transactions", "Cluster map", "Detection rates", "Drift"):
         assert f"<h2>{heading}</h2>" in page
 
 
@@ -51,9 +51,7 @@ def test_reports_are_written_under_the_contract_paths(store):
     written = Path(location).read_text(encoding="utf-8")
     assert f"blocks {key}" in written
     assert [p.name for p in Path(location).parent.iterdir() if p.name.endswith(".tmp")] == []
-    overview = html.write_report(
-        store, html.OVERVIEW_RELPATH, html.render_overview_report(data.overview_frame(store))
-    )
+    overview = html.write_report(store, html.OVERVIEW_RELPATH, html.render_overview_report(data.overview_frame(store)))
     assert overview.endswith("reports/overview_report.html") and Path(overview).stat().st_size > 1_000_000
     url = html.location_url(location)
     assert url.startswith("file:///") and url.endswith(f"{key}.html")
@@ -71,9 +69,7 @@ def test_overview_lists_every_range_with_totals(store):
 def test_png_export_with_kaleido_or_a_reason(store):
     t = data.load_report_inputs(store, "000000000-000000099")
     figs = html.anomaly_report_figures(t.scores, t.clusters, t.transactions)
-    written, skipped = png.export_pngs(
-        store, "reports/anomaly_report/png-test", {"dist": figs["score_distribution"]}
-    )
+    written, skipped = png.export_pngs(store, "reports/anomaly_report/png-test", {"dist": figs["score_distribution"]})
     if png.find_browser() is None:
         assert written == [] and "Chromium" in skipped
         return

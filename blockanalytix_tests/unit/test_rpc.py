@@ -97,9 +97,7 @@ def test_retry_after_is_honoured(node):
 
 
 def test_a_failing_batch_is_split_in_halves_and_nothing_is_dropped(node):
-    calls = [
-        ("eth_getTransactionReceipt", [p[0]]) for m, p, _ in mainnet_recordings() if m.endswith("Receipt")
-    ]
+    calls = [("eth_getTransactionReceipt", [p[0]]) for m, p, _ in mainnet_recordings() if m.endswith("Receipt")]
     with FaultProxy(node.url, script=["502", "502"]) as proxy:
         client = RpcClient(proxy.url, **FAST)
         results = client.batch(calls)
