@@ -18,6 +18,11 @@ LAZY_COMMANDS = {
     ),
     "serve": ("blockanalytix_assets.api.cli", "serve_command", "Serve the read-only analytics API."),
     "backfill": ("blockanalytix_assets.operations.cli", "backfill_command", "Launch a Dagster backfill of blocks."),
+    "consistency": (
+        "blockanalytix_assets.operations.cli",
+        "consistency_command",
+        "Check that the overview report, the API and Dagster agree on the anomalies.",
+    ),
 }
 
 

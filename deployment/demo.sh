@@ -49,13 +49,33 @@ stop_all() {
 
 count() { ls "$BLOCKANALYTIX_STORAGE/$1" 2>/dev/null | grep -c '\.parquet$' || true; }
 
+progress() {  # ranges done per stage (printed when it changes)
+  echo "raw $(count raw_transactions)/$1  cleaned $(count cleaned_transactions)/$1  features $(count transaction_features)/$1  scores $(count anomaly_scores)/$1  reports $(ls "$BLOCKANALYTIX_STORAGE/reports/anomaly_report" 2>/dev/null | wc -l)/$1"
+}
+
 wait_for() {  # wait_for ASSET N TIMEOUT_S: until N partitions of ASSET exist
-  local asset=$1 n=$2 t=$3 start=$SECONDS
+  local asset=$1 n=$2 t=$3 start=$SECONDS said="" now
   while [ "$(count "$asset")" -lt "$n" ]; do
     if [ $((SECONDS - start)) -gt "$t" ]; then log "timed out waiting for $asset ($(count "$asset")/$n)"; return 1; fi
     sleep 3
-    log "progress: raw $(count raw_transactions)/$n  cleaned $(count cleaned_transactions)/$n  features $(count transaction_features)/$n  scores $(count anomaly_scores)/$n  reports $(ls "$BLOCKANALYTIX_STORAGE/reports/anomaly_report" 2>/dev/null | wc -l)/$n"
+    now=$(progress "$n")
+    [ "$now" != "$said" ] && log "ranges: $now" && said=$now
   done
+}
+
+train() {  # train SELECTION LOG STEPS: one training run, with each finished step as it lands
+  local steps=$3 finished=0 pid
+  "$BIN/dagster" asset materialize -m blockanalytix_assets.definitions --select "$1" >"$2" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 3
+    local now; now=$(grep -c 'STEP_SUCCESS' "$2" 2>/dev/null || true)
+    if [ "$now" != "$finished" ]; then
+      finished=$now
+      log "training: $finished/$steps steps done, last: $(grep -o 'Finished execution of step "[a-z_]*" in [0-9.ms]*[0-9ms]' "$2" | tail -1 | sed -E 's/Finished execution of step "([a-z_]*)"/\1/')"
+    fi
+  done
+  wait "$pid" || { log "training failed: see $2"; tail -30 "$2"; exit 1; }
 }
 
 case "${1:-start}" in
@@ -69,30 +89,45 @@ cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 env | grep -E '^(BLOCKANALYTIX_|MLFLOW_TRACKING_URI|DAGSTER_HOME)' | sed 's/^/export /' >"$BLOCKANALYTIX_HOME/demo.env"
 
 log "devnet: anvil with $DEMO_BLOCKS blocks of generated activity (reused when already generated)"
+DEVNET=""
 if "$BIN/blockanalytix" devnet status --home "$BLOCKANALYTIX_HOME" >/dev/null 2>&1; then
   log "devnet already running: reusing it"
-else
-  "$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME"
+else  # generated while MLflow and Dagster start (the chain-head sensor waits for the node)
+  "$BIN/blockanalytix" devnet --port 8545 --blocks "$DEMO_BLOCKS" --detach --home "$BLOCKANALYTIX_HOME" &
+  DEVNET=$!
 fi
 start mlflow 5000 "$BIN/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
   --backend-store-uri "sqlite:///$BLOCKANALYTIX_HOME/mlflow/mlflow.db" \
   --artifacts-destination "$BLOCKANALYTIX_HOME/mlflow/artifacts"
 start dagster 3000 "$BIN/dagster" dev -w "$ROOT/workspace.yaml" -h 127.0.0.1 -p 3000
+if [ -n "$DEVNET" ]; then wait "$DEVNET" || { log "the devnet did not start (see above)"; exit 1; }; fi
 
 N=$((DEMO_BLOCKS / BLOCKANALYTIX_RANGE_SIZE))
 log "the chain-head sensor registers $N ranges and requests their ingest; automation fills features"
 wait_for transaction_features "$N" 900
 wait_for address_features "$N" 300
 if [ "$(count anomaly_scores)" -lt "$N" ]; then
-  log "training the models (runs show in the Dagster UI and MLflow)"
-  "$BIN/dagster" asset materialize -m blockanalytix_assets.definitions \
-    --select 'address_labels,anomaly_classifier,transaction_autoencoder,address_risk_model,activity_forecaster' \
-    >"$RUN/train.log" 2>&1 || { log "training failed: see $RUN/train.log"; tail -30 "$RUN/train.log"; exit 1; }
+  log "training the scoring models (runs show in the Dagster UI and MLflow)"
+  train 'address_labels,anomaly_classifier,transaction_autoencoder,address_risk_model' "$RUN/train.log" 4
+fi
+# The forecaster scores nothing: it trains beside the scoring runs instead of before them.
+if [ ! -f "$RUN/forecaster.done" ]; then
+  log "training activity_forecaster in the background ($RUN/forecaster.log)"
+  ( "$BIN/dagster" asset materialize -m blockanalytix_assets.definitions --select activity_forecaster \
+      >"$RUN/forecaster.log" 2>&1 && touch "$RUN/forecaster.done" ) &
+  FORECASTER=$!
 fi
 log "champions registered; automation scores every range and renders the reports"
 wait_for anomaly_scores "$N" 900
 start api 8000 "$BIN/blockanalytix" serve --host 127.0.0.1 --port 8000 --storage "$BLOCKANALYTIX_STORAGE"
-for _ in $(seq 1 120); do [ -f "$BLOCKANALYTIX_STORAGE/reports/overview_report.html" ] && break; sleep 3; done
+log "waiting until the overview report, the API and Dagster agree on every range's anomalies"
+AGREED=$("$BIN/blockanalytix" consistency --ranges "$N" --wait 600 2> >(while read -r l; do log "$l"; done >&2)) \
+  || { log "the overview report, the API and Dagster still disagree (see above)"; exit 1; }
+log "consistent: $AGREED"
+if [ -n "${FORECASTER:-}" ]; then
+  log "waiting for activity_forecaster"
+  wait "$FORECASTER" || { log "activity_forecaster failed: see $RUN/forecaster.log"; tail -30 "$RUN/forecaster.log"; exit 1; }
+fi
 
 cat <<MSG
 

@@ -161,10 +161,15 @@ class AddressLookup:
         return profile, dependents
 
     def _enough(self, active: list[tuple[int, int]], limit: int, position: tuple[int, ...]) -> bool:
-        """Do these newest active ranges hold the page after position and RECENT_RANGES ranges?"""
+        """Do these newest active ranges hold RECENT_RANGES ranges and the page after position?
+
+        Only ranges wholly before the position count: the range holding it may have been read past already.
+        """
         if len(active) < RECENT_RANGES:
             return False
-        return sum(n for _, n in self._older(active, position)) > limit
+        tx_keys = self.snap.by_index.get("cleaned_transactions", {})
+        older = [n for i, n in active if i in tx_keys and int(tx_keys[i].split("-")[1]) < position[0]]
+        return sum(older) > limit
 
     def _older(self, active: list[tuple[int, int]], position: tuple[int, ...]) -> list[tuple[int, int]]:
         """The active ranges (newest first) that can hold transactions before position."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from blockanalytix_assets.devnet.plan import GAS_TRANSFER, GWEI
+from blockanalytix_assets.devnet.plan import BASE_FEE, GAS_TRANSFER, GWEI
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.devnet.world import ScenarioConfig, World
 
@@ -37,6 +37,7 @@ def mine_live_block(rpc: DevnetRpc, rng: np.random.Generator, accounts: list[str
             )
         )
     rpc.batch(calls, strict=False)  # a sender that ran dry is simply skipped
+    rpc.call("anvil_setNextBlockBaseFeePerGas", hex(BASE_FEE))
     rpc.call("evm_mine", {"timestamp": int(head["timestamp"], 16) + block_time, "blocks": 1})
     return int(head["number"], 16) + 1
 

@@ -10,6 +10,10 @@ from blockanalytix_assets.devnet.erc20 import create_address, transfer_data
 
 ETH = 10**18
 GWEI = 10**9
+# Every devnet block's base fee: steady and below every planned price. Left alone, anvil decays it from 1 gwei to
+# 8 wei within ~160 blocks (the blocks are far below the gas target), so price-to-base-fee ratios reached 10^8 and
+# the first range looked nothing like the rest.
+BASE_FEE = GWEI
 GAS_TRANSFER = 21_000
 GAS_ACCESS_ADDRESS = 2_400  # EIP-2930 intrinsic gas per access-list address
 GAS_TOKEN = 90_000

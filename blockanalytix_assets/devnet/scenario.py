@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from blockanalytix_assets.devnet.activity import background, deploy_tokens
-from blockanalytix_assets.devnet.plan import BlockBuilder
+from blockanalytix_assets.devnet.plan import BASE_FEE, BlockBuilder
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.devnet.typologies import TYPOLOGY_FUNCS
 from blockanalytix_assets.devnet.world import TYPOLOGIES, ScenarioConfig, World
@@ -89,6 +89,7 @@ def play(rpc: DevnetRpc, config: ScenarioConfig, log: Callable[[str], None] = la
         results = rpc.batch(calls)
         if prev:
             _check_mined(prev[0], results.pop(), prev[1])
+        rpc.call("anvil_setNextBlockBaseFeePerGas", hex(BASE_FEE))
         rpc.call("evm_mine", {"timestamp": block.timestamp, "blocks": 1})
         prev = (block.number, results)
         types.update(tx.fees.tx_type for tx in block.txs)

@@ -28,7 +28,8 @@ class ScenarioConfig:
     regime_shift_at: int | None = None  # from this block on, background activity follows the shifted regime
 
     def cache_key(self) -> str:
-        key = f"s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
+        # f2: blocks with a steady base fee (plan.BASE_FEE); chains cached before it are regenerated
+        key = f"f2-s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
         return key if self.regime_shift_at is None else f"{key}-r{self.regime_shift_at}"
 
 

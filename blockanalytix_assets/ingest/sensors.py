@@ -3,6 +3,7 @@
 import dagster as dg
 
 from blockanalytix_assets.ingest.jobs import ingest_job
+from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import complete_ranges
 from blockanalytix_assets.resources import PipelineSettings, RpcResource
@@ -23,7 +24,12 @@ def new_range_keys(head: int, existing: set[str], range_size: int, confirmations
 )
 def chain_head_sensor(context: dg.SensorEvaluationContext, rpc: RpcResource, settings: PipelineSettings):
     """Poll the node's head; add new ranges as partitions and request one ingest run per new range."""
-    head = rpc.client().block_number()
+    try:
+        head = rpc.client().block_number()
+    except ChainIdMismatch:
+        raise  # the wrong node: fail the tick loudly
+    except RpcError as exc:  # a node that is down or still starting: skip the tick, say why
+        return dg.SkipReason(f"node not answering: {exc}")
     existing = set(context.instance.get_dynamic_partitions(block_ranges.name))
     new_keys = new_range_keys(head, existing, settings.range_size, settings.confirmations, settings.start_block)
     if not new_keys:

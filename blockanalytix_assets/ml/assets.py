@@ -142,6 +142,26 @@ def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, t
     return meta
 
 
+def _range_figures(table) -> dict:  # noqa: ANN001 (a pyarrow Table)
+    """One range's row count (and anomalies, for scores) for the run's `by_range` metadata."""
+    from blockanalytix_assets.api.summaries import score_summary
+
+    out = {"rows": table.num_rows}
+    if "threshold" in table.column_names:
+        out["anomalies"] = int(score_summary(table)["anomalies"] or 0)
+    return out
+
+
+def _run_figures(by_range: dict[str, dict]) -> dict:
+    """Metadata of a run over several ranges: Dagster copies one materialization to each of them (dagster#18123),
+    so the per-range figures go in `by_range` and the scalars are totals over the run's ranges."""
+    out = {"ranges_in_run": dg.MetadataValue.int(len(by_range)), "by_range": dg.MetadataValue.json(by_range)}
+    for name in ("rows", "anomalies"):
+        if all(name in f for f in by_range.values()):
+            out[name] = dg.MetadataValue.int(sum(f[name] for f in by_range.values()))
+    return out
+
+
 # Deps that are not per range: a new materialisation of them re-scores every range, so only a new data version
 # counts (the training assets report the champion version; address_labels a hash of its contents).
 MODEL_WIDE_DEPS = dg.AssetSelection.assets(
@@ -215,6 +235,7 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     labels = read_labels(store)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     done: dict[str, tuple] = {}
+    by_range: dict[str, dict[str, dict]] = {}
     for key in sorted(context.partition_keys):
         t0 = time.perf_counter()
         tables = dict(
@@ -240,10 +261,10 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
         context.log.info(f"{key}: scored {scores.num_rows} transactions (MLflow run {run_id})")
         for asset in selected:
             done[asset] = (key, tables[asset], time.perf_counter() - t0)
+            by_range.setdefault(asset, {})[key] = _range_figures(tables[asset])
     for asset, (key, table, seconds) in done.items():
-        yield dg.MaterializeResult(
-            asset_key=asset, metadata=_scored(mlflow, [clf, ae], store, asset, key, table, seconds)
-        )
+        meta = _scored(mlflow, [clf, ae], store, asset, key, table, seconds)
+        yield dg.MaterializeResult(asset_key=asset, metadata={**meta, **_run_figures(by_range[asset])})
 
 
 @dg.asset(
@@ -268,10 +289,12 @@ def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResou
     start_experiment(mlflow.tracking_uri, mlflow.scoring_experiment_name)
     model = registry.load_champion(mlflow.address_model_name, "address_risk_model")
     labels = read_labels(store)
+    by_range: dict[str, dict] = {}
     for key in sorted(context.partition_keys):
         t0 = time.perf_counter()
         table = score_addresses(store.read("address_features", key), model.model, model.aux, model.version, labels)
         store.write("address_risk_scores", key, table)
+        by_range[key] = _range_figures(table)
         context.log.info(f"{key}: scored {table.num_rows} addresses")
     meta = _scored(mlflow, [model], store, "address_risk_scores", key, table, time.perf_counter() - t0)
-    return dg.MaterializeResult(metadata=meta)
+    return dg.MaterializeResult(metadata={**meta, **_run_figures(by_range)})

@@ -26,3 +26,39 @@ def backfill_command(from_block: int, to_block: int) -> None:
     instance = dg.DagsterInstance.get()
     backfill_id = launch_backfill(instance, defs.resolve_asset_graph(), keys, title="cli backfill")
     click.echo(json.dumps({"backfill_id": backfill_id, "ranges": len(keys), "first": keys[0], "last": keys[-1]}))
+
+
+@click.command("consistency")
+@click.option("--api", "api_url", default="http://127.0.0.1:8000", show_default=True, help="The running API.")
+@click.option("--ranges", "expected", type=int, required=True, help="Ranges that must be scored.")
+@click.option("--wait", type=float, default=0.0, help="Poll up to this many seconds until all agree.")
+def consistency_command(api_url: str, expected: int, wait: float) -> None:
+    """Check that the overview report, the API's /ranges and Dagster agree on every range's anomalies.
+
+    Progress goes to stderr; the agreed figures are one JSON line on stdout; exit 1 if they still differ.
+    """
+    import time
+
+    import dagster as dg
+    import requests
+
+    from blockanalytix_assets.operations.consistency import gather, problems
+
+    instance, deadline, said = dg.DagsterInstance.get(), time.monotonic() + wait, None
+    while True:
+        try:
+            views = gather(instance, api_url, expected)
+            todo = problems(views)
+        except (requests.RequestException, ValueError) as exc:
+            todo = [f"API at {api_url} is not answering ({type(exc).__name__})"]
+        if not todo:
+            total = sum(n or 0 for n in views.scores.values())
+            sides = ["overview_report", "api /ranges", "dagster anomaly_scores"]
+            click.echo(json.dumps({"ranges": len(views.scores), "anomalies": total, "agree": sides}))
+            return
+        if time.monotonic() >= deadline:
+            raise click.ClickException("not consistent: " + "; ".join(todo))
+        if todo != said:
+            click.echo("waiting: " + "; ".join(todo), err=True)
+            said = todo
+        time.sleep(3)

@@ -114,6 +114,10 @@ def overview_report(
             "rows": dg.MetadataValue.int(len(frame)),
             "transactions": dg.MetadataValue.int(int(frame["transactions"].fillna(0).sum()) if len(frame) else 0),
             "anomalies": dg.MetadataValue.int(int(frame["anomalies"].fillna(0).sum()) if len(frame) else 0),
+            "anomalies_by_range": dg.MetadataValue.json(
+                {r["key"]: int(r["anomalies"] or 0) for r in frame.to_dict("records") if r["scored"]}
+            ),
+            "drifting_ranges": dg.MetadataValue.int(int((drift["drifted"] != "").sum()) if len(drift) else 0),
             "png_figures": dg.MetadataValue.int(pngs),
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
         }

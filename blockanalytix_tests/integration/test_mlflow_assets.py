@@ -88,6 +88,21 @@ def test_assets_train_then_score(tmp_path, mlflow_server):
     assert json.loads(inputs["validation"].source)["partitions"] == [key]
     assert inputs["training"].name == "transaction_features spec=synthetic"  # synthetic_world's spec version
     assert runs[0].data.metrics["rows"] == table.num_rows
+    anomalies = mats["anomaly_scores"].metadata["anomalies"].value
+    assert anomalies == int((table["anomaly_score"].to_numpy() >= table["threshold"].to_numpy()).sum())
+    assert mats["anomaly_scores"].metadata["by_range"].value == {key: {"rows": table.num_rows, "anomalies": anomalies}}
+
+    # Drift against the real champion: its training window comes from the run's recorded partitions.
+    from blockanalytix_assets.ml import range_drift
+
+    champ, why = range_drift.load_champion(mlflow_server, "assets-clf")
+    assert why is None and champ.label == "assets-clf/1" and champ.partitions == sorted(parts)  # train + validation
+    drift = range_drift.range_drift(store, champ, key)
+    assert drift.features is not None and drift.features.reference_rows == sum(
+        parts[k].num_rows for k in champ.partitions
+    )
+    assert drift.score is not None and drift.score.reference_rows == table.num_rows  # only `key` is scored yet
+    assert drift.score_psi == 0.0 and drift.notes == []  # the same rows on both sides
 
 
 def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_path, mlflow_server):
@@ -124,5 +139,9 @@ def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_
     assert [store.exists("address_risk_scores", k) for k in keys] == [True, True, False]
     table = store.read("address_risk_scores", keys[1]).to_pandas()
     assert len(table) == 200 and sorted(table["rank"]) == list(range(1, 201)) and set(table["model_version"]) == {"1"}
+    # Dagster copies a run's one materialization to each of its ranges: the per-range figures are in by_range.
+    meta = scored.asset_materializations_for_node("address_risk_scores")[0].metadata
+    assert meta["by_range"].value == {keys[0]: {"rows": 200}, keys[1]: {"rows": 200}}
+    assert meta["rows"].value == 400 and meta["ranges_in_run"].value == 2
     logs = [e.user_message for e in instance.all_logs(scored.run_id)]
     assert sum("scored 200 addresses" in m for m in logs) == 2  # one run, one model load, both ranges

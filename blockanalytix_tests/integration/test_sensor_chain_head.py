@@ -95,3 +95,14 @@ def test_wrong_chain_id_fails_the_tick(devnet, instance, tmp_path: Path) -> None
         with pytest.raises(Exception, match="(?i)chain"):
             chain_head_sensor.evaluate_tick(context)
     assert instance.get_dynamic_partitions(block_ranges.name) == []
+
+
+def test_a_node_that_is_not_up_yet_skips_the_tick(instance, tmp_path: Path) -> None:
+    resources = {
+        "rpc": RpcResource(url="http://127.0.0.1:9", chain_id=31337, max_retries=0, timeout_s=2),
+        "settings": PipelineSettings(range_size=RANGE, confirmations=0, home=str(tmp_path)),
+    }
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        data = chain_head_sensor.evaluate_tick(context)
+    assert data.run_requests == [] and "node not answering" in data.skip_message
+    assert instance.get_dynamic_partitions(block_ranges.name) == []

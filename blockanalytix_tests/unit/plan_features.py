@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from blockanalytix_assets.devnet.plan import GWEI, Tx
+from blockanalytix_assets.devnet.plan import BASE_FEE, Tx
 from blockanalytix_assets.devnet.scenario import plan_blocks
 from blockanalytix_assets.devnet.world import ScenarioConfig, World
 from blockanalytix_assets.features.transaction import transaction_features
 from blockanalytix_assets.ingest.schema import TRANSACTIONS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.transform.cleaning import clean_transactions
-
-BASE_FEE = 7 * GWEI  # a steady base fee: the plan does not know the node's
 
 
 def _raw_row(tx: Tx, number: int, timestamp: int, index: int) -> dict:

@@ -90,7 +90,7 @@ def test_regime_shift_changes_only_the_blocks_from_the_shift_on():
     shifted = ScenarioConfig(seed=3, blocks=120, txs_per_block=20, regime_shift_at=60)
     (_, before), (world, after) = _plan(config), _plan(shifted)
     assert before[:59] == after[:59] and before[59:] != after[59:]
-    assert config.cache_key() == "s3-b120-k20-a400" and shifted.cache_key() == "s3-b120-k20-a400-r60"
+    assert config.cache_key() == "f2-s3-b120-k20-a400" and shifted.cache_key() == "f2-s3-b120-k20-a400-r60"
 
     def figures(plan: list) -> tuple[float, float, float]:
         txs = [tx for block in plan for tx in block]
