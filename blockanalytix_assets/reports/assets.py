@@ -24,10 +24,11 @@ class ReportConfig(dg.Config):
     png: bool = Field(default=True, description="Also export each figure as PNG via kaleido (needs chromium).")
 
 
-def _export_pngs(context: dg.AssetExecutionContext, config: ReportConfig, store, reldir: str, figs: dict) -> int:
+def _export_pngs(context: dg.AssetExecutionContext, config: ReportConfig, store, batches: dict[str, dict]) -> int:
+    """PNG copies of the figures, folder -> {name: figure}, through one browser start; returns how many."""
     if not config.png:
         return 0
-    written, skipped = png.export_pngs(store, reldir, figs)
+    written, skipped = png.export_png_batches(store, batches)
     if skipped:
         context.log.warning(f"PNG figures skipped: {skipped}")
     return len(written)
@@ -46,21 +47,42 @@ def _file_metadata(location: str) -> dict[str, dg.MetadataValue]:
     group_name="reports",
     kinds={"plotly", "html"},
     automation_condition=AC.eager(),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),  # one process start per 10 reports
     description="Self-contained plotly HTML report of one range: scores, top anomalies, clusters, activity.",
 )
 def anomaly_report(
     context: dg.AssetExecutionContext, config: ReportConfig, storage: StorageResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
-    """Render the range's anomaly report, write it next to the tables and attach it to the scoring run."""
-    started = time.perf_counter()
+    """Render each range's anomaly report, write it next to the tables and attach it to the range's scoring run."""
     store = storage.storage()
-    key = context.partition_key
+    champ, why = range_drift.load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
+    by_range: dict[str, dict] = {}
+    figures: dict[str, dict] = {}
+    for key in sorted(context.partition_keys):
+        drift = range_drift.range_drift(store, champ, key, why)
+        meta, figures[f"{html.ANOMALY_REPORT_DIR}/{key}"] = _render_range(context, store, mlflow, key, drift)
+        by_range[key] = {k: meta[k].value for k in ("rows", "anomalies", "drifted")}
+    meta["png_figures"] = dg.MetadataValue.int(_export_pngs(context, config, store, figures))
+    # Dagster copies a run's one materialization to each of its ranges (dagster#18123): by_range has each range's.
+    return dg.MaterializeResult(
+        metadata={
+            **meta,
+            "ranges_in_run": dg.MetadataValue.int(len(by_range)),
+            "by_range": dg.MetadataValue.json(by_range),
+        }
+    )
+
+
+def _render_range(
+    context: dg.AssetExecutionContext, store, mlflow: MlflowResource, key: str, drift
+) -> tuple[dict[str, dg.MetadataValue], dict]:
+    """One range's report: HTML, drift row and MLflow artefact; its metadata and figures (for the PNGs)."""
+    started = time.perf_counter()
+    store.write(range_drift.DRIFT_ASSET, key, drift.table())
     tables = data.load_report_inputs(store, key)
-    drift = _range_drift(store, mlflow, key)
     page = html.render_anomaly_report(key, tables.scores, tables.clusters, tables.transactions, tables.labels, drift)
     location = html.write_report(store, html.anomaly_report_relpath(key), page)
     figs = html.anomaly_report_figures(tables.scores, tables.clusters, tables.transactions)
-    pngs = _export_pngs(context, config, store, f"{html.ANOMALY_REPORT_DIR}/{key}", figs)
     files = {f"anomaly_report_{key}.html": page.encode("utf-8")}
     try:
         run_id = tracking.log_report(
@@ -72,21 +94,18 @@ def anomaly_report(
         mlflow_meta = dg.MetadataValue.text(f"not logged ({type(exc).__name__})")
     top = summary.top_anomalies(tables.scores, 10)
     thr = summary.partition_threshold(tables.scores)
-    return dg.MaterializeResult(
-        metadata={
-            **_file_metadata(location),
-            "rows": dg.MetadataValue.int(len(tables.scores)),
-            "anomalies": dg.MetadataValue.int(int(summary.above_threshold(tables.scores).sum())),
-            "threshold": dg.MetadataValue.float(float("nan") if thr is None else thr),
-            "png_figures": dg.MetadataValue.int(pngs),
-            "drift_feature_max_psi": dg.MetadataValue.float(drift.feature_max_psi),
-            "drift_score_psi": dg.MetadataValue.float(drift.score_psi),
-            "drifted": dg.MetadataValue.text(", ".join(drift.drifted) or "none"),
-            "mlflow_run_id": mlflow_meta,
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
-            "top_anomalies": dg.MetadataValue.md(_top_markdown(top)),
-        }
-    )
+    return {
+        **_file_metadata(location),
+        "rows": dg.MetadataValue.int(len(tables.scores)),
+        "anomalies": dg.MetadataValue.int(int(summary.above_threshold(tables.scores).sum())),
+        "threshold": dg.MetadataValue.float(float("nan") if thr is None else thr),
+        "drift_feature_max_psi": dg.MetadataValue.float(drift.feature_max_psi),
+        "drift_score_psi": dg.MetadataValue.float(drift.score_psi),
+        "drifted": dg.MetadataValue.text(", ".join(drift.drifted) or "none"),
+        "mlflow_run_id": mlflow_meta,
+        "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        "top_anomalies": dg.MetadataValue.md(_top_markdown(top)),
+    }, figs
 
 
 @dg.asset(
@@ -107,7 +126,7 @@ def overview_report(
     drift = drift_figures.drift_frame(range_drift.read_drift(store))
     page = html.render_overview_report(frame, links, drift)
     location = html.write_report(store, html.OVERVIEW_RELPATH, page)
-    pngs = _export_pngs(context, config, store, "reports/overview", overview_figures.overview_figures(frame))
+    pngs = _export_pngs(context, config, store, {"reports/overview": overview_figures.overview_figures(frame)})
     return dg.MaterializeResult(
         metadata={
             **_file_metadata(location),
@@ -122,14 +141,6 @@ def overview_report(
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
         }
     )
-
-
-def _range_drift(store, mlflow: MlflowResource, key: str) -> range_drift.RangeDrift:
-    """The range's drift against the classifier champion, stored under range_drift/ for the overview."""
-    champ, why = range_drift.load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
-    drift = range_drift.range_drift(store, champ, key, why)
-    store.write(range_drift.DRIFT_ASSET, key, drift.table())
-    return drift
 
 
 def _top_markdown(top: pd.DataFrame) -> str:

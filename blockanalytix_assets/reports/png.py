@@ -29,6 +29,13 @@ def export_pngs(
     storage: Storage, reldir: str, figs: dict[str, go.Figure], width: int = 1200, height: int | None = None
 ) -> tuple[list[str], str | None]:
     """Write each figure as <reldir>/<name>.png; returns the locations and, if skipped, why."""
+    return export_png_batches(storage, {reldir: figs}, width, height)
+
+
+def export_png_batches(
+    storage: Storage, batches: dict[str, dict[str, go.Figure]], width: int = 1200, height: int | None = None
+) -> tuple[list[str], str | None]:
+    """export_pngs for several folders through one browser start (a run renders up to 10 ranges' reports)."""
     try:
         import kaleido
         import plotly.io as pio
@@ -42,10 +49,11 @@ def export_pngs(
     try:
         kaleido.start_sync_server(silence_warnings=True)
         try:
-            for name, fig in figs.items():
-                h = height or int(fig.layout.height or 450)
-                data = pio.to_image(fig, format="png", width=width, height=h)
-                written.append(storage.write_bytes(f"{reldir}/{name}.png", data))
+            for reldir, figs in batches.items():
+                for name, fig in figs.items():
+                    h = height or int(fig.layout.height or 450)
+                    data = pio.to_image(fig, format="png", width=width, height=h)
+                    written.append(storage.write_bytes(f"{reldir}/{name}.png", data))
         finally:
             kaleido.stop_sync_server(silence_warnings=True)
     except Exception as exc:  # kaleido raises many kinds (browser start, timeouts): a PNG is optional

@@ -67,6 +67,8 @@ def test_anomaly_report_is_written_linked_and_logged_to_mlflow(setup):
     assert [a.path for a in client.list_artifacts(run.info.run_id, "reports")] == [f"reports/anomaly_report_{key}.html"]
     # No champion in this registry: the drift is not compared, the report and its row say so.
     assert meta["drifted"].value == "none" and run.data.metrics["drift_drifted_columns"] == 0.0
+    assert meta["by_range"].value == {key: {"rows": meta["rows"].value, "anomalies": meta["anomalies"].value,
+                                            "drifted": "none"}}  # fmt: skip
     assert "Not compared: no champion of" in path.read_text(encoding="utf-8")
     assert (Path(ds.root) / "range_drift" / f"{key}.parquet").exists()
 
@@ -112,3 +114,17 @@ def test_report_assets_are_eager_and_depend_on_the_contract_tables():
     assert anomaly_report.partitions_def.name == "block_ranges"
     assert anomaly_report.automation_conditions_by_key[dg.AssetKey("anomaly_report")] is not None
     assert overview_report.partitions_def is None
+
+
+def test_one_run_renders_several_ranges_with_their_own_figures(setup):
+    ds, instance, resources, _ = setup
+    tags = {"dagster/asset_partition_range_start": ds.keys[0], "dagster/asset_partition_range_end": ds.keys[-1]}
+    result = dg.materialize(
+        [anomaly_report], resources=resources, instance=instance, tags=tags, run_config=_no_png("anomaly_report")
+    )
+    mats = result.asset_materializations_for_node("anomaly_report")
+    assert sorted(m.partition for m in mats) == sorted(ds.keys)  # one event per range, the same metadata
+    meta = mats[0].metadata
+    assert meta["ranges_in_run"].value == len(ds.keys) >= 2
+    assert {k: v["rows"] for k, v in meta["by_range"].value.items()} == {k: ds.scores[k].num_rows for k in ds.keys}
+    assert all((Path(ds.root) / "reports" / "anomaly_report" / f"{k}.html").exists() for k in ds.keys)
