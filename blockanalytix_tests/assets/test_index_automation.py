@@ -11,6 +11,14 @@ KEYS = ["000000000-000000099", "000000100-000000199"]
 TREES = {dg.AssetKey("address_profiles"), dg.AssetKey("transaction_index")}
 
 
+def _evaluate(**kwargs) -> dg.EvaluateAutomationConditionsResult:
+    """One automation tick, in a worker thread: a session's browser fixture keeps an event loop on the main one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(dg.evaluate_automation_conditions, **kwargs).result()
+
+
 def _requested(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey]:
     return {k for k in TREES if result.get_num_requested(k)}
 
@@ -25,14 +33,14 @@ def test_a_landed_range_requests_both_trees_once(tmp_path):
             "settings": PipelineSettings(range_size=100, confirmations=0, home=str(tmp_path)),
         },
     )
-    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+    cursor = _evaluate(defs=defs, instance=instance).cursor
     for key in KEYS:  # each range that lands requests both trees once, which then fold it in
         for asset in ("cleaned_transactions", "address_activity"):
             instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=key))
-        landed = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        landed = _evaluate(defs=defs, instance=instance, cursor=cursor)
         assert _requested(landed) == TREES, key
         for asset in ("address_profiles", "transaction_index"):
             instance.report_runless_asset_event(dg.AssetMaterialization(asset))
-        quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=landed.cursor)
+        quiet = _evaluate(defs=defs, instance=instance, cursor=landed.cursor)
         assert _requested(quiet) == set(), key
         cursor = quiet.cursor
