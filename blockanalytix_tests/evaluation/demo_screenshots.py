@@ -1,6 +1,6 @@
 """Screenshots of a running demo's MLflow for docs/: the training-runs view and the compare view of its runs.
 
-    python -m blockanalytix_tests.evaluation.demo_screenshots --mlflow http://127.0.0.1:5000 --out docs
+python -m blockanalytix_tests.evaluation.demo_screenshots --mlflow http://127.0.0.1:5000 --out docs
 """
 
 from __future__ import annotations
