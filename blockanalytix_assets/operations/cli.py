@@ -6,6 +6,8 @@ import json
 
 import click
 
+from blockanalytix_assets.operations.consistency import Views, problems, range_count
+
 
 @click.command("backfill")
 @click.option("--from-block", "from_block", type=int, required=True, help="First block (inclusive).")
@@ -42,8 +44,6 @@ def consistency_command(api_url: str, expected: int, wait: float) -> None:
     import dagster as dg
     import requests
 
-    from blockanalytix_assets.operations.consistency import gather, problems
-
     instance, deadline, said = dg.DagsterInstance.get(), time.monotonic() + wait, None
     while True:
         try:
@@ -62,3 +62,38 @@ def consistency_command(api_url: str, expected: int, wait: float) -> None:
             click.echo("waiting: " + "; ".join(todo), err=True)
             said = todo
         time.sleep(3)
+
+
+def _latest(instance, asset: str) -> dict[str, tuple[dict, float]]:  # noqa: ANN001 (a DagsterInstance)
+    """Partition -> (metadata, timestamp) of the asset's latest materialization of each partition."""
+    import dagster as dg
+
+    out: dict[str, tuple[dict, float]] = {}
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=10_000).records
+    for r in records:  # newest first
+        mat = r.asset_materialization
+        key = mat.partition if mat is not None and mat.partition else ""
+        if mat is not None and key not in out:
+            out[key] = ({k: v.value for k, v in mat.metadata.items()}, r.timestamp)
+    return out
+
+
+def gather(instance, api_url: str, expected_ranges: int) -> Views:  # noqa: ANN001 (a DagsterInstance)
+    """The three views from the Dagster instance and the running API."""
+    import requests
+
+    v = Views(expected_ranges)
+    scores = _latest(instance, "anomaly_scores")
+    v.scores = {k: range_count(meta, k) for k, (meta, _) in scores.items() if k}
+    v.last_score_at = max((ts for _, ts in scores.values()), default=None)
+    overview = _latest(instance, "overview_report").get("")
+    if overview is not None:
+        meta, v.overview_at = overview
+        v.overview = {k: n for k, n in (meta.get("anomalies_by_range") or {}).items() if k in v.scores or n}
+    url, cursor = f"{api_url.rstrip('/')}/ranges", None
+    while True:
+        page = requests.get(url, params={"limit": 1000, **({"cursor": cursor} if cursor else {})}, timeout=10).json()
+        v.api |= {r["key"]: r["anomalies"] for r in page["ranges"] if r.get("anomalies") is not None}
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return v

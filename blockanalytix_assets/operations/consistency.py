@@ -2,7 +2,8 @@
 
 Three views of the same ranges must match: the overview report's anomaly count per range (its materialization
 metadata, i.e. what the page shows), the API's `/ranges`, and each range's latest anomaly_scores materialization;
-and the overview must have been rendered after the last score landed.
+and the overview must have been rendered after the last score landed. Pure: `blockanalytix consistency`
+(operations/cli.py) reads the Dagster instance and the API into `Views`.
 """
 
 from __future__ import annotations
@@ -40,42 +41,7 @@ def problems(v: Views) -> list[str]:
     return out
 
 
-def _latest(instance, asset: str) -> dict[str, tuple[dict, float]]:  # noqa: ANN001 (a DagsterInstance)
-    """Partition -> (metadata, timestamp) of the asset's latest materialization of each partition."""
-    import dagster as dg
-
-    out: dict[str, tuple[dict, float]] = {}
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=10_000).records
-    for r in records:  # newest first
-        mat = r.asset_materialization
-        key = mat.partition if mat is not None and mat.partition else ""
-        if mat is not None and key not in out:
-            out[key] = ({k: v.value for k, v in mat.metadata.items()}, r.timestamp)
-    return out
-
-
-def _range_count(meta: dict, key: str) -> int | None:
+def range_count(meta: dict, key: str) -> int | None:
     """A range's anomalies from a scoring materialization: its `by_range` entry (runs over several ranges)."""
     by_range = meta.get("by_range") or {}
     return by_range[key].get("anomalies") if key in by_range else meta.get("anomalies")
-
-
-def gather(instance, api_url: str, expected_ranges: int) -> Views:  # noqa: ANN001 (a DagsterInstance)
-    """The three views from the Dagster instance and the running API."""
-    import requests
-
-    v = Views(expected_ranges)
-    scores = _latest(instance, "anomaly_scores")
-    v.scores = {k: _range_count(meta, k) for k, (meta, _) in scores.items() if k}
-    v.last_score_at = max((ts for _, ts in scores.values()), default=None)
-    overview = _latest(instance, "overview_report").get("")
-    if overview is not None:
-        meta, v.overview_at = overview
-        v.overview = {k: n for k, n in (meta.get("anomalies_by_range") or {}).items() if k in v.scores or n}
-    url, cursor = f"{api_url.rstrip('/')}/ranges", None
-    while True:
-        page = requests.get(url, params={"limit": 1000, **({"cursor": cursor} if cursor else {})}, timeout=10).json()
-        v.api |= {r["key"]: r["anomalies"] for r in page["ranges"] if r.get("anomalies") is not None}
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return v
