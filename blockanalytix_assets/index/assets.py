@@ -1,6 +1,7 @@
 """Index assets: the run trees (lifetime address_profiles, transaction_index) folded forward as ranges land."""
 
 import dagster as dg
+from pydantic import Field
 
 from blockanalytix_assets.index.runs import RunTree, TreeSpec
 from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
@@ -12,14 +13,57 @@ A = dg.AutomationCondition
 INDEX_CONDITION = ((A.newly_missing() | A.any_deps_updated()).since_last_handled() & ~A.in_progress()).with_label(
     "after_any_range_lands"
 )
+CURSOR = "leaf_cursor"  # metadata: the last event-log storage id of the leaf asset folded in
 
 
-def _update(storage: StorageResource, spec: TreeSpec) -> dg.MaterializeResult:
-    stats = RunTree(storage.storage(), spec).update()
-    cover = RunTree(storage.storage(), spec).cover()
+class IndexConfig(dg.Config):
+    """How an index run finds the ranges to fold in."""
+
+    full_scan: bool = Field(
+        default=False,
+        description="List every range file and node file and repair whatever differs, instead of folding in only "
+        "the ranges Dagster recorded as materialised since the last run. Use after deleting or copying range "
+        "files outside Dagster; the first run of a new instance or storage root does this by itself.",
+    )
+
+
+def _changed_since(instance: dg.DagsterInstance, leaf: str, after: int) -> tuple[list[str], int]:
+    """Partition keys of the leaf asset materialised after storage id `after`, and the newest storage id."""
+    keys, last, cursor = set(), after, None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(leaf), after_storage_id=after), 1000, cursor, ascending=True
+        )
+        keys.update(r.partition_key for r in page.records if r.partition_key)
+        last = max([last, *(r.storage_id for r in page.records)])
+        if not page.has_more:
+            return sorted(keys), last
+        cursor = page.cursor
+
+
+def _cursor(instance: dg.DagsterInstance, name: str) -> int | None:
+    """The leaf cursor the last materialisation of this tree recorded, if any."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(name))
+    value = event.asset_materialization.metadata.get(CURSOR) if event and event.asset_materialization else None
+    return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None else None
+
+
+def _update(context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource, spec: TreeSpec):
+    instance, previous = context.instance, None if config.full_scan else _cursor(context.instance, spec.name)
+    changed: list[str] | None = None
+    if previous is None:  # the cursor is taken before the listing: a range landing meanwhile is folded in again
+        latest = instance.fetch_materializations(dg.AssetKey(spec.leaf_asset), 1).records
+        cursor = latest[0].storage_id if latest else 0
+    else:
+        changed, cursor = _changed_since(instance, spec.leaf_asset, previous)
+    tree = RunTree(storage.storage(), spec)
+    stats = tree.update(changed)
+    manifest = tree.manifest()
     meta = {k: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
             for k, v in stats.items() if isinstance(v, int | float)}  # fmt: skip
-    meta["cover_files"] = dg.MetadataValue.int(len(cover))
+    meta["cover_files"] = dg.MetadataValue.int(len(tree.cover(leaves=manifest["leaves"], manifest=manifest)))
+    meta["full_scan"] = dg.MetadataValue.bool(previous is None)
+    meta[CURSOR] = dg.MetadataValue.int(cursor)
     meta["path"] = dg.MetadataValue.path(f"{storage.storage().root.rstrip('/')}/{spec.name}")
     return dg.MaterializeResult(metadata=meta)
 
@@ -33,9 +77,11 @@ def _update(storage: StorageResource, spec: TreeSpec) -> dg.MaterializeResult:
     description="Lifetime per-address state over every ingested range: a segment tree of merged, sorted runs of "
     "address_activity (fan-out 8); readers merge the cover (docs/DESIGN.md).",
 )
-def address_profiles(storage: StorageResource) -> dg.MaterializeResult:
+def address_profiles(
+    context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource
+) -> dg.MaterializeResult:
     """Fold new, changed or removed address_activity ranges into the profile tree."""
-    return _update(storage, PROFILE_TREE)
+    return _update(context, config, storage, PROFILE_TREE)
 
 
 @dg.asset(
@@ -46,6 +92,8 @@ def address_profiles(storage: StorageResource) -> dg.MaterializeResult:
     automation_condition=INDEX_CONDITION,
     description="Transaction hash -> range index (8-byte hash prefix, sorted runs) for the API's hash lookups.",
 )
-def transaction_index(storage: StorageResource) -> dg.MaterializeResult:
+def transaction_index(
+    context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource
+) -> dg.MaterializeResult:
     """Fold new, changed or removed cleaned_transactions ranges into the hash index."""
-    return _update(storage, TX_INDEX_TREE)
+    return _update(context, config, storage, TX_INDEX_TREE)

@@ -9,7 +9,9 @@ import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 
-from blockanalytix_assets.ranges import parse_key
+from blockanalytix_assets.ranges import format_key, parse_key
+
+Item = tuple[str, str, str]  # (token, first_key, last_key) of a leaf or node
 
 
 @lru_cache(maxsize=1 << 16)
@@ -29,7 +31,7 @@ def node_token(children: Sequence[str]) -> str:
 
 def plan_nodes(leaves: dict[str, str], fanout: int) -> dict[str, dict]:
     """The complete nodes (manifest entries without rows) implied by present leaves {key: token}."""
-    level_items: dict[int, tuple[str, str, str]] = {}
+    level_items: dict[int, Item] = {}
     for key, token in leaves.items():
         i = range_index(key)
         if i in level_items:
@@ -44,15 +46,53 @@ def plan_nodes(leaves: dict[str, str], fanout: int) -> dict[str, dict]:
         parents = sorted(p for p, n in counts.items() if n == fanout)
         if not parents:
             return nodes
-        built: dict[int, tuple[str, str, str]] = {}
+        built: dict[int, Item] = {}
         for p in parents:
-            kids = [level_items[p * fanout + j] for j in range(fanout)]
-            tokens = [k[0] for k in kids]
-            entry = {"level": level, "index": p, "first_key": kids[0][1], "last_key": kids[-1][2]}
-            entry.update(children=tokens, token=node_token(tokens))
+            entry = _entry(level, p, [level_items[p * fanout + j] for j in range(fanout)])
             nodes[node_name(level, p)] = entry
             built[p] = (entry["token"], entry["first_key"], entry["last_key"])
         level_items, level = built, level + 1
+
+
+def _entry(level: int, index: int, kids: list[Item]) -> dict:
+    tokens = [k[0] for k in kids]
+    return {"level": level, "index": index, "first_key": kids[0][1], "last_key": kids[-1][2], "children": tokens,
+            "token": node_token(tokens)}  # fmt: skip
+
+
+def replan(nodes: dict[str, dict], leaves: dict[str, str], changed: set[str], fanout: int) -> dict[str, dict]:
+    """plan_nodes(leaves) when `nodes` was the plan before the leaves in `changed` (keys) were added, rewritten
+    or removed: only their ancestors are re-planned (O(changed x levels)), other entries are kept as they are.
+    """
+    if not changed:
+        return dict(nodes)
+    sample = next(iter(leaves), None)  # one present leaf: every leaf of a consistent plan has its size
+    sizes = {parse_key(k).size for k in changed} | ({parse_key(sample).size} if sample else set())
+    if len(sizes) > 1:
+        raise ValueError(f"Leaves {sorted(changed)[:3]} and the present ones have mixed range sizes {sorted(sizes)}.")
+    size, out = sizes.pop(), dict(nodes)
+
+    def leaf(i: int) -> Item | None:
+        key = format_key(i * size, (i + 1) * size - 1)
+        return (leaves[key], key, key) if key in leaves else None
+
+    def node(level: int, i: int) -> Item | None:
+        e = out.get(node_name(level, i))
+        return (e["token"], e["first_key"], e["last_key"]) if e is not None else None
+
+    frontier, level = {range_index(k) for k in changed}, 1
+    while frontier:
+        parents, alive = {i // fanout for i in frontier}, set()
+        for p in sorted(parents):
+            kids = [leaf(i) if level == 1 else node(level - 1, i) for i in range(p * fanout, (p + 1) * fanout)]
+            name = node_name(level, p)
+            if all(k is not None for k in kids):
+                out[name] = _entry(level, p, kids)  # type: ignore[arg-type]
+                alive.add(p)
+            elif out.pop(name, None) is not None:
+                alive.add(p)  # removed: its ancestors go too
+        frontier, level = alive, level + 1
+    return out
 
 
 def valid_nodes(manifest: dict, leaves: dict[str, str]) -> dict[str, dict]:

@@ -15,10 +15,10 @@ with rows and min/max key, and a point lookup keeps one shard per node (parts_fo
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -27,13 +27,14 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from blockanalytix_assets.index.chunks import chunk_bounds, chunk_filters
-from blockanalytix_assets.index.plan import compute_cover, node_name, plan_nodes, range_index
+from blockanalytix_assets.index.manifest import PAGE_LEVEL, ROOT, VERSION, Manifests, split
+from blockanalytix_assets.index.plan import compute_cover, node_name, plan_nodes, range_index, replan
 from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, parts_for_key, track
 from blockanalytix_assets.index.spec import Part, TreeSpec
+from blockanalytix_assets.ranges import format_key, parse_key
 from blockanalytix_assets.storage import Storage
 
-MANIFEST = "_manifest.json"
-MANIFEST_VERSION = 2  # 2: each node lists its files ("shards": suffix, rows, key_min, key_max)
+MANIFEST = ROOT
 CHUNK_ROWS = 2_000_000
 __all__ = ["MANIFEST", "Part", "RunTree", "TreeSpec", "parts_for_key", "range_index"]
 
@@ -45,6 +46,7 @@ class RunTree:
         self.storage, self.spec, self.chunk_rows = storage, spec, chunk_rows
         self.shard_rows = spec.shard_rows if shard_rows is None else shard_rows
         self._fs, self._base = storage._fs()  # one filesystem (one S3 client) per tree
+        self._manifests = Manifests(storage, self._fs, self._base, spec.name, spec.fanout)
 
     # listing and manifest -------------------------------------------------------------------------------------
     def _list(self, relpath: str) -> list[pafs.FileInfo]:
@@ -60,12 +62,8 @@ class RunTree:
         }
 
     def manifest(self) -> dict:
-        """The manifest as last written by update(), or an empty one."""
-        try:
-            with self._fs.open_input_stream(f"{self._base}/{self.spec.name}/{MANIFEST}") as f:
-                return json.loads(f.read())
-        except FileNotFoundError:
-            return {"version": MANIFEST_VERSION, "fanout": self.spec.fanout, "leaves": {}, "nodes": {}}
+        """The manifest as last written by update() ({"version", "fanout", "leaves", "nodes"}), or an empty one."""
+        return self._manifests.read()
 
     # reading -------------------------------------------------------------------------------------------------
     def _parts(self, level: int, index: int, first_key: str, last_key: str, nodes: dict) -> list[Part]:
@@ -181,51 +179,97 @@ class RunTree:
                         out[f"{d.base_name}/{f.base_name[: -len('.parquet')]}"] = f
         return out
 
-    def update(self) -> dict:
-        """Fold the present leaves in: build new or stale nodes, write the manifest, then delete dead nodes."""
+    def _stat_leaves(self, keys: list[str]) -> dict[str, str | None]:
+        """{key: "size:mtime_ns", or None where the leaf file is absent} with one stat per key (no listing)."""
+        infos = self._fs.get_file_info([f"{self._base}/{self.spec.leaf_asset}/{k}.parquet" for k in keys])
+        files = {k: i for k, i in zip(keys, infos, strict=True) if i.type == pafs.FileType.File}
+        return {k: f"{files[k].size}:{files[k].mtime_ns}" if k in files else None for k in keys}
+
+    def update(self, changed: Iterable[str] | None = None) -> dict:
+        """Fold the leaves in: build new or stale nodes, write the manifest, then delete dead node files.
+
+        `changed`: the leaf keys written or deleted since the last update (an orchestrator knows them); only those
+        are stat'ed and only their ancestors re-planned, so the cost does not grow with the ranges present beyond
+        the manifest's JSON. None lists every leaf and node file and repairs whatever differs (a full reconcile).
+        """
         t0 = time.perf_counter()
         spec = self.spec
-        leaves = self.list_leaves()
-        old = self.manifest()
-        if old.get("version") != MANIFEST_VERSION or old.get("fanout") != spec.fanout:
-            old = {"leaves": {}, "nodes": {}}
-        old_leaves, old_nodes = old["leaves"], old["nodes"]
+        root = self._manifests.root()
+        if changed is None or not root or root.get("version") != VERSION or root.get("fanout") != spec.fanout:
+            old = self._manifests.read()  # a full reconcile, or the first update or the upgrade of a manifest
+            old_leaves, old_nodes = old["leaves"], old["nodes"]
+            leaves, on_disk = self.list_leaves(), self._node_files()
+            touched = set(leaves) ^ set(old_leaves) | {k for k, t in leaves.items() if old_leaves.get(k, t) != t}
+            plan, present = plan_nodes(leaves, spec.fanout), set(on_disk)
+            counts, pages, changed = {}, None, None
+        else:  # only the changed keys' pages (and the root): the rest of the tree is neither read nor listed
+            keys = sorted(set(changed))
+            pages = {range_index(k) // spec.fanout**PAGE_LEVEL for k in keys}
+            loaded = self._manifests.pages(pages)
+            old_leaves = {k: t for page in loaded.values() for k, t in page["leaves"].items()}
+            old_nodes = {**root["nodes"], **{n: e for page in loaded.values() for n, e in page["nodes"].items()}}
+            stat, leaves = self._stat_leaves(keys), dict(old_leaves)
+            touched = {k for k, t in stat.items() if t != old_leaves.get(k)}
+            for k in touched:
+                leaves.pop(k) if stat[k] is None else leaves.__setitem__(k, stat[k])
+            plan, present = replan(old_nodes, leaves, touched, spec.fanout), set()  # kept entries: trusted
+            counts = {p: n for p, n in root["pages"].items() if int(p) not in pages}
         stats = {
-            "leaves": len(leaves),
-            "new_leaves": sum(k not in old_leaves for k in leaves),
-            "changed_leaves": sum(k in old_leaves and old_leaves[k] != t for k, t in leaves.items()),
-            "removed_leaves": sum(k not in leaves for k in old_leaves),
+            "leaves": sum(counts.values()) + len(leaves),
+            "new_leaves": sum(k not in old_leaves for k in touched),
+            "changed_leaves": sum(k in old_leaves and k in leaves for k in touched),
+            "removed_leaves": sum(k not in leaves for k in touched),
             **dict.fromkeys(["nodes_built", "nodes_removed", "rows_read", "rows_written"], 0),
         }
-        plan = plan_nodes(leaves, spec.fanout)
-        on_disk = self._node_files()
-        leaf_keys = {range_index(k): k for k in leaves}
+        leaf_keys = _LeafKeys(leaves)
         nodes: dict[str, dict] = {}
         for name, entry in sorted(plan.items(), key=lambda kv: (kv[1]["level"], kv[1]["index"])):
             prev = old_nodes.get(name)
-            if prev is not None and prev.get("token") == entry["token"] and _files(name, prev) <= on_disk.keys():
+            kept = prev is not None and prev["token"] == entry["token"] and _files(name, prev) <= present
+            if entry is prev or kept:
                 nodes[name] = prev
                 continue
             children = self._children(entry, leaf_keys, nodes)
             level = entry["level"]
             total = sum(nodes[node_name(level - 1, kid[0].index)]["rows"] for kid in children) if level > 1 else None
+            entry = {k: v for k, v in entry.items() if k not in ("shards", "rows")}
             entry["shards"] = self._build(entry, children, total, stats)
             entry["rows"] = sum(s["rows"] for s in entry["shards"])
             nodes[name] = entry
             stats["nodes_built"] += 1
-        manifest = {"version": MANIFEST_VERSION, "fanout": spec.fanout, "leaves": leaves, "nodes": nodes}
-        data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-        self.storage.write_bytes(f"{spec.name}/{MANIFEST}", data)
-        live = set().union(*(_files(name, e) for name, e in nodes.items()))
-        dead = [name for name in on_disk if name not in live]
+        root_nodes, written = split(leaves, nodes, spec.fanout)
+        stale = pages if pages is not None else self._manifests.stored_pages()  # emptied pages get deleted
+        written = {p: written.get(p, {"leaves": {}, "nodes": {}}) for p in stale | set(written)}
+        counts.update({f"{p:09d}": len(page["leaves"]) for p, page in written.items() if page["leaves"]})
+        self._manifests.write(root_nodes, written, dict(sorted(counts.items())))
+        if changed is None:
+            live = set().union(*(_files(name, e) for name, e in nodes.items()))
+            dead = sorted(set(on_disk) - live)
+        else:  # the files of replaced or removed nodes that the new entries do not name
+            dead = sorted(
+                f for n, e in old_nodes.items() if nodes.get(n) is not e for f in _files(n, e) - _files(n, nodes.get(n))
+            )
         for name in dead:  # dead nodes, and shards a rebuilt node no longer has
-            self._fs.delete_file(on_disk[name].path)
-        stats["nodes_removed"] = len({name.split("-")[0] for name in dead} - nodes.keys())
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.delete_file(f"{self._base}/{spec.name}/{name}.parquet")
+        stats["nodes_removed"] = len(old_nodes.keys() - nodes.keys())
         stats["files_removed"] = len(dead)
         stats["seconds"] = round(time.perf_counter() - t0, 4)
         return stats
 
 
-def _files(name: str, entry: dict) -> set[str]:
-    """The node's file names as _node_files() lists them ("L<k>/<index>[-<s>]")."""
-    return {name + s["suffix"] for s in entry.get("shards") or [{"suffix": ""}]}
+class _LeafKeys(dict):
+    """index -> leaf key, computed on demand from the present leaves (a lookup never scans them all)."""
+
+    def __init__(self, leaves: dict[str, str]):
+        super().__init__()
+        sample = next(iter(leaves), None)
+        self._size = parse_key(sample).size if sample else 1
+
+    def __missing__(self, index: int) -> str:
+        return format_key(index * self._size, (index + 1) * self._size - 1)
+
+
+def _files(name: str, entry: dict | None) -> set[str]:
+    """The node's file names as _node_files() lists them ("L<k>/<index>[-<s>]"); none for no entry."""
+    return set() if entry is None else {name + s["suffix"] for s in entry.get("shards") or [{"suffix": ""}]}

@@ -59,6 +59,13 @@ def node_files(root: Path, spec: TreeSpec) -> dict[str, bytes]:
     return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.glob("L*/*.parquet"))}
 
 
+def manifest_files(root: Path, spec: TreeSpec) -> dict[str, bytes]:
+    """The manifest's root and page files."""
+    base = root / spec.name
+    files = [base / "_manifest.json", *sorted(base.glob("_manifest/*.json"))]
+    return {str(p.relative_to(base)): p.read_bytes() for p in files}
+
+
 def scratch(root: Path, spec: TreeSpec, indexes, **kw) -> RunTree:
     store = Storage(str(root))
     for i in indexes:
@@ -78,8 +85,9 @@ def covered(parts, fanout: int) -> list[int]:
 SHARDED = [replace(TOY, shard_rows=20), replace(TX_INDEX_TREE, shard_rows=100)]
 
 
+@pytest.mark.parametrize("incremental", [False, True], ids=["listing", "changed_keys"])
 @pytest.mark.parametrize("spec", [TOY, TX_INDEX_TREE, *SHARDED], ids=["toy", "tx_index", "toy_sharded", "tx_sharded"])
-def test_in_order_shuffled_and_rewritten_builds_match_scratch(tmp_path, spec):
+def test_in_order_shuffled_and_rewritten_builds_match_scratch(tmp_path, spec, incremental):
     n = 13 if spec.fanout == 2 else 70
     ref = scratch(tmp_path / "ref", spec, range(n))
     ref_nodes, ref_rows = set(ref.manifest()["nodes"]), ref.read()
@@ -92,26 +100,32 @@ def test_in_order_shuffled_and_rewritten_builds_match_scratch(tmp_path, spec):
         store, tree = Storage(str(root)), RunTree(Storage(str(root)), spec)
         for i in seq:
             write_leaf(store, spec, i)
-            tree.update()
+            tree.update([key(i)] if incremental else None)
             if name == "in_order" and i == 5:  # re-materialise a leaf: first different content, then the same
                 write_leaf(store, spec, 5, salt=1)
-                assert tree.update()["changed_leaves"] == 1
+                assert tree.update([key(5)] if incremental else None)["changed_leaves"] == 1
                 write_leaf(store, spec, 5)
                 os.utime(root / spec.leaf_asset / f"{key(5)}.parquet", ns=(1, 1))  # a new token even within a tick
-                tree.update()
+                tree.update([key(5)] if incremental else None)
         assert set(tree.manifest()["nodes"]) == ref_nodes, name
+        if incremental:  # a full reconcile finds nothing to do and writes the same manifest bytes
+            before = manifest_files(root, spec)
+            stats = tree.update()
+            assert stats["nodes_built"] == stats["files_removed"] == stats["new_leaves"] == 0, name
+            assert manifest_files(root, spec) == before and len(before) >= 2, name
         assert node_files(root, spec) == node_files(tmp_path / "ref", spec), name
         assert tree.read().equals(ref_rows), name
         assert [p[:4] for p in map(astuple, tree.cover())] == [p[:4] for p in map(astuple, ref.cover())]
 
 
-def test_removing_a_leaf_removes_its_ancestors(tmp_path):
+@pytest.mark.parametrize("changed", [None, [key(2)]], ids=["listing", "changed_keys"])
+def test_removing_a_leaf_removes_its_ancestors(tmp_path, changed):
     tree = scratch(tmp_path / "a", TOY, range(8))
     assert "L3/000000000" in tree.manifest()["nodes"]
     os.unlink(tmp_path / "a" / "toy" / f"{key(2)}.parquet")
     # Before the update the stale ancestors already drop out of the cover.
     assert sorted(covered(tree.cover(), 2)) == [0, 1, 3, 4, 5, 6, 7]
-    stats = tree.update()
+    stats = tree.update(changed)
     assert stats["removed_leaves"] == 1 and stats["nodes_removed"] == 3 and stats["nodes_built"] == 0
     assert set(tree.manifest()["nodes"]) == {"L1/000000000", "L1/000000002", "L1/000000003", "L2/000000001"}
     assert set(node_files(tmp_path / "a", TOY)) == {f"{n}.parquet" for n in tree.manifest()["nodes"]}
@@ -154,7 +168,7 @@ def test_adding_one_range_reads_only_what_a_completed_node_needs(tmp_path):
     rows = {}
     for i in range(64):
         write_leaf(store, spec, i)
-        stats = tree.update()
+        stats = tree.update([key(i)] if i % 2 else None)
         rows[f"L0/{i:09d}"] = toy_leaf(i).num_rows
         nodes = tree.manifest()["nodes"]
         built = [n for level in (1, 2, 3) for n in [f"L{level}/{i // 4**level:09d}"] if (i + 1) % 4**level == 0]
