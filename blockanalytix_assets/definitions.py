@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from blockanalytix_assets.features import assets as feature_assets
@@ -11,6 +13,7 @@ from blockanalytix_assets.ingest import assets as ingest_assets
 from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest import jobs as ingest_jobs
 from blockanalytix_assets.ingest import sensors as ingest_sensors
+from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable
 from blockanalytix_assets.ml import assets as ml_assets
 from blockanalytix_assets.ml import checks as ml_checks
 from blockanalytix_assets.ml import sensors as ml_sensors
@@ -23,7 +26,7 @@ from blockanalytix_assets.settings import Settings
 from blockanalytix_assets.transform import assets as transform_assets
 from blockanalytix_assets.transform import checks as transform_checks
 
-ASSET_MODULES = [ingest_assets, transform_assets, feature_assets, index_assets, ml_assets, report_assets]
+ASSET_MODULES = [transform_assets, feature_assets, index_assets, ml_assets, report_assets]  # + raw_ingest, built
 CHECK_MODULES = [ingest_checks, transform_checks, feature_checks, ml_checks]
 
 
@@ -49,11 +52,14 @@ def _executor(deployment: str) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
-def build_definitions(deployment: str | None = None) -> dg.Definitions:
-    """Definitions for `local` (one machine) or `k8s` (pods, S3, Postgres), from BLOCKANALYTIX_DEPLOYMENT."""
+def build_definitions(deployment: str | None = None, raw_tables: Sequence[RawTable] = RAW_TABLES) -> dg.Definitions:
+    """Definitions for `local` (one machine) or `k8s` (pods, S3, Postgres), from BLOCKANALYTIX_DEPLOYMENT.
+
+    raw_tables: the raw table registry raw_ingest writes (ingest/tables.py); tests pass one with an extra entry.
+    """
     deployment = deployment or Settings.from_env().deployment
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
+        assets=[ingest_assets.build_raw_ingest(tuple(raw_tables)), *dg.load_assets_from_modules(ASSET_MODULES)],
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
         jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job, ops_schedules.training_job],
         schedules=[ops_schedules.nightly_repair_schedule, ops_schedules.daily_retrain_schedule],

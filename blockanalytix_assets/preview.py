@@ -1,6 +1,9 @@
-"""Small, dependency-free summaries of tables for asset metadata (markdown previews)."""
+"""Small, dependency-free summaries of tables for asset metadata: markdown previews, columns, row counts."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -22,3 +25,46 @@ def markdown_preview(table: pa.Table, columns: list[str] | None = None, rows: in
     if table.num_rows > rows:
         lines.append(f"\n_{table.num_rows - rows} more rows_")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column as the metadata shows it: name, Arrow type and whether it may be null."""
+
+    name: str
+    type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """What a materialisation says about the table it wrote: rows, columns, block span, path and a preview."""
+
+    rows: int
+    columns: tuple[Column, ...]
+    preview: str
+    span: tuple[int, int] | None = None  # (first block, last block) of the partition(s)
+    path: str | None = None
+
+
+def arrow_columns(schema: pa.Schema) -> tuple[Column, ...]:
+    """The schema's columns with their Arrow type names (decimal128(38, 0), list<item: string>, ...)."""
+    return tuple(Column(f.name, str(f.type), f.nullable) for f in schema)
+
+
+def summarise(
+    table: pa.Table,
+    *,
+    preview: Sequence[str] | None = None,
+    path: str | None = None,
+    span: tuple[int, int] | None = None,
+    rows: int | None = None,
+) -> TableSummary:
+    """The table's summary; `rows` overrides its row count (a run writing several ranges reports their sum)."""
+    return TableSummary(
+        rows=table.num_rows if rows is None else rows,
+        columns=arrow_columns(table.schema),
+        preview=markdown_preview(table, list(preview) if preview is not None else None),
+        span=span,
+        path=path,
+    )

@@ -41,6 +41,8 @@ KAGGLE_NUMERIC = [
     " ERC20 avg val sent contract", " ERC20 uniq sent token name", " ERC20 uniq rec token name",
 ]  # fmt: skip
 KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
+# Changing the address feature columns, their order or meaning (or address_activity's) requires bumping this.
+ADDRESS_FEATURE_SPEC_VERSION = "1"
 ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC]  # float64, in Kaggle order
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null
 TX_COLUMNS = [

@@ -8,10 +8,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.activity import ACTIVITY_TX_COLUMNS, address_activity
-from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, TOKEN_COLUMNS
+from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, ADDRESS_FEATURE_SPEC_VERSION, TOKEN_COLUMNS
 from blockanalytix_assets.features.history import with_history
-from blockanalytix_assets.features.labels import LabelSource, default_sources, load_labels
+from blockanalytix_assets.features.labels import LabelSource, LoadedLabels, default_sources, load_labels
 from blockanalytix_assets.features.profiles import merge_activity, profile_features
 from blockanalytix_assets.features.transaction import (
     ACTIVITY_COLUMNS,
@@ -22,10 +23,12 @@ from blockanalytix_assets.features.transaction import (
 )
 from blockanalytix_assets.index.runs import RunTree
 from blockanalytix_assets.index.trees import PROFILE_TREE
+from blockanalytix_assets.ingest.schema import read_token_transfers
+from blockanalytix_assets.metadata import seconds_since, table_metadata
 from blockanalytix_assets.partitions import block_ranges, partition_range
-from blockanalytix_assets.preview import markdown_preview
-from blockanalytix_assets.ranges import range_keys
+from blockanalytix_assets.ranges import BlockRange, range_keys
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
+from blockanalytix_assets.storage import Storage
 
 ADDRESS_LABELS_KEY = "all"  # address_labels is not partitioned: stored at <root>/address_labels/all.parquet
 
@@ -59,30 +62,23 @@ class AddressLabelsConfig(dg.Config):
     )
 
 
-def _window(store, asset: str, key: str, lookback: int, columns: list[str]) -> tuple[list[pa.Table], list[str]]:
+def _window(
+    store: Storage, asset: str, key: str, lookback: int, columns: list[str]
+) -> tuple[list[pa.Table], list[str]]:
     """Earlier partitions of an asset inside the lookback (oldest first) and their keys."""
     keys = lookback_keys(key, lookback, store.keys(asset))
     return [store.read(asset, k, columns=columns) for k in keys], keys
 
 
-def _common(r, t0: float, keys: list[str] | None, table: pa.Table, path: str, preview: list[str]) -> dict:
-    meta = {
-        "rows": dg.MetadataValue.int(table.num_rows),
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
-        "first_block": dg.MetadataValue.int(r.first),
-        "last_block": dg.MetadataValue.int(r.last),
-        "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
-        "path": dg.MetadataValue.path(path),
-        "preview": dg.MetadataValue.md(markdown_preview(table, preview)),
-    }
-    if keys is not None:
-        meta["lookback_partitions"] = dg.MetadataValue.json(keys)
-    return meta
+def _common(r: BlockRange, t0: float, table: pa.Table, path: str, preview: list[str]) -> dict[str, dg.MetadataValue]:
+    """A range's feature table metadata: table_metadata plus the seconds it took."""
+    return {**table_metadata(table, preview=preview, path=path, span=(r.first, r.last)), "seconds": seconds_since(t0)}
 
 
 @dg.asset(
-    name="transaction_features",
-    deps=["cleaned_transactions"],
+    name=tn.TRANSACTION_FEATURES,
+    deps=[tn.CLEANED_TRANSACTIONS],
+    code_version=FEATURE_SPEC_VERSION,
     partitions_def=block_ranges,
     group_name="features",
     kinds={"parquet", "numpy"},
@@ -98,25 +94,21 @@ def transaction_features_asset(
 ) -> dg.MaterializeResult:
     """Compute transaction_features for the range from cleaned_transactions and its lookback."""
     store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-    current = store.read("cleaned_transactions", r.key)
-    earlier, keys = _window(store, "cleaned_transactions", r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
+    current = store.read(tn.CLEANED_TRANSACTIONS, r.key)
+    earlier, keys = _window(store, tn.CLEANED_TRANSACTIONS, r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
     table = transaction_features(current, earlier)
-    path = store.write("transaction_features", r.key, table)
-    meta = _common(r, t0, keys, table, path, ["hash", *FEATURE_COLUMNS[:5]])
+    path = store.write(tn.TRANSACTION_FEATURES, r.key, table)
+    meta = _common(r, t0, table, path, ["hash", *FEATURE_COLUMNS[:5]])
+    meta["lookback_partitions"] = dg.MetadataValue.json(keys)
     meta["feature_spec_version"] = dg.MetadataValue.text(FEATURE_SPEC_VERSION)
     meta["feature_columns"] = dg.MetadataValue.json(FEATURE_COLUMNS)
     return dg.MaterializeResult(metadata=meta)
 
 
-def _transfers(store, key: str) -> pa.Table | None:
-    if not store.exists("token_transfers", key):
-        return None
-    return store.read("token_transfers", key, columns=TOKEN_COLUMNS, optional=("token_standard",))
-
-
 @dg.asset(
-    name="address_activity",
-    deps=["cleaned_transactions", "token_transfers"],
+    name=tn.ADDRESS_ACTIVITY,
+    deps=[tn.CLEANED_TRANSACTIONS, tn.TOKEN_TRANSFERS],
+    code_version=ADDRESS_FEATURE_SPEC_VERSION,
     partitions_def=block_ranges,
     group_name="features",
     kinds={"parquet"},
@@ -129,16 +121,17 @@ def address_activity_asset(
 ) -> dg.MaterializeResult:
     """Aggregate the range's transactions and token transfers per address."""
     store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-    txs = store.read("cleaned_transactions", r.key, columns=ACTIVITY_TX_COLUMNS)
-    table = address_activity(txs, _transfers(store, r.key), r.first // r.size)
-    path = store.write("address_activity", r.key, table)
-    meta = _common(r, t0, None, table, path, ["address", "sent_count", "received_count", "first_block"])
+    txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
+    table = address_activity(txs, read_token_transfers(store, r.key, TOKEN_COLUMNS), r.first // r.size)
+    path = store.write(tn.ADDRESS_ACTIVITY, r.key, table)
+    meta = _common(r, t0, table, path, ["address", "sent_count", "received_count", "first_block"])
     return dg.MaterializeResult(metadata=meta)
 
 
 @dg.asset(
-    name="address_features",
-    deps=["address_activity"],
+    name=tn.ADDRESS_FEATURES,
+    deps=[tn.ADDRESS_ACTIVITY],
+    code_version=ADDRESS_FEATURE_SPEC_VERSION,
     partitions_def=block_ranges,
     group_name="features",
     kinds={"parquet", "pyarrow"},
@@ -151,13 +144,13 @@ def address_features_asset(
 ) -> dg.MaterializeResult:
     """Compute the range's addresses' lifetime features as of the range's last block."""
     store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-    active = store.read("address_activity", r.key, columns=["address"]).column("address")
+    active = store.read(tn.ADDRESS_ACTIVITY, r.key, columns=["address"]).column("address")
     tree = RunTree(store, PROFILE_TREE)
     history = tree.read(upto_key=r.key, filter=pc.field("address").isin(active.combine_chunks()))
     cover = tree.cover(upto_key=r.key)
     table = with_history(profile_features(merge_activity([history])), _history_keys(cover))
-    path = store.write("address_features", r.key, table)
-    meta = _common(r, t0, None, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
+    path = store.write(tn.ADDRESS_FEATURES, r.key, table)
+    meta = _common(r, t0, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
     meta["history_ranges"] = dg.MetadataValue.int(len(_history_keys(cover)))
     meta["history_files"] = dg.MetadataValue.int(len(cover))
     return dg.MaterializeResult(metadata=meta)
@@ -179,7 +172,7 @@ def _content_hash(table: pa.Table) -> str:
 
 
 @dg.asset(
-    name="address_labels",
+    name=tn.ADDRESS_LABELS,
     group_name="features",
     kinds={"parquet"},
     automation_condition=dg.AutomationCondition.eager(),
@@ -194,27 +187,28 @@ def address_labels_asset(
 ) -> dg.MaterializeResult:
     """Load and normalise every configured label list; malformed addresses are reported, not loaded."""
     store, t0 = storage.storage(), time.perf_counter()
-    sources = [
-        LabelSource(s.location.replace("{home}", settings.home), s.format, s.name) for s in config.sources
-    ] or default_sources(settings.home)
-    loaded = load_labels(sources)
+    loaded = load_labels(_label_sources(config, settings.home))
     for name in loaded.missing:
         context.log.warning(f"label source {name!r} is absent; it contributed no labels")
-    path = store.write("address_labels", ADDRESS_LABELS_KEY, loaded.table)
+    path = store.write(tn.ADDRESS_LABELS, ADDRESS_LABELS_KEY, loaded.table)
+    meta = {**table_metadata(loaded.table, path=path), **_label_metadata(loaded), "seconds": seconds_since(t0)}
+    # A hash of the contents: an unchanged refresh (the daily training_job reloads labels) re-scores nothing.
+    return dg.MaterializeResult(data_version=dg.DataVersion(_content_hash(loaded.table)), metadata=meta)
+
+
+def _label_sources(config: AddressLabelsConfig, home: str) -> list[LabelSource]:
+    """The configured label sources ('{home}' expanded), or the demo defaults when none are configured."""
+    sources = [LabelSource(s.location.replace("{home}", home), s.format, s.name) for s in config.sources]
+    return sources or default_sources(home)
+
+
+def _label_metadata(loaded: LoadedLabels) -> dict[str, dg.MetadataValue]:
+    """Counts by source and category, and the malformed addresses and missing lists that were skipped."""
     df = loaded.table.select(["source", "category"]).to_pandas()
-    malformed = sum(len(v) for v in loaded.malformed.values())
-    return dg.MaterializeResult(
-        # A hash of the contents: an unchanged refresh (the daily training_job reloads labels) re-scores nothing.
-        data_version=dg.DataVersion(_content_hash(loaded.table)),
-        metadata={
-            "rows": dg.MetadataValue.int(loaded.table.num_rows),
-            "by_source": dg.MetadataValue.json(df["source"].value_counts().to_dict()),
-            "by_category": dg.MetadataValue.json(df["category"].value_counts().to_dict()),
-            "malformed_addresses": dg.MetadataValue.int(malformed),
-            "malformed_examples": dg.MetadataValue.json({k: v[:5] for k, v in loaded.malformed.items()}),
-            "missing_sources": dg.MetadataValue.json(loaded.missing),
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - t0, 3)),
-            "path": dg.MetadataValue.path(path),
-            "preview": dg.MetadataValue.md(markdown_preview(loaded.table)),
-        },
-    )
+    return {
+        "by_source": dg.MetadataValue.json(df["source"].value_counts().to_dict()),
+        "by_category": dg.MetadataValue.json(df["category"].value_counts().to_dict()),
+        "malformed_addresses": dg.MetadataValue.int(sum(len(v) for v in loaded.malformed.values())),
+        "malformed_examples": dg.MetadataValue.json({k: v[:5] for k, v in loaded.malformed.items()}),
+        "missing_sources": dg.MetadataValue.json(loaded.missing),
+    }

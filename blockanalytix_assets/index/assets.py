@@ -3,11 +3,14 @@
 import dagster as dg
 from pydantic import Field
 
-from blockanalytix_assets.index.runs import RunTree, TreeSpec
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.index.runs import MANIFEST_VERSION, RunTree, TreeSpec
 from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
 from blockanalytix_assets.resources import StorageResource
 
 A = dg.AutomationCondition
+# A new manifest version rebuilds every node, so Dagster shows the trees stale (code version) until then.
+TREE_VERSION = str(MANIFEST_VERSION)
 # Unpartitioned over a partitioned dep: run after any range of the dep lands, one run at a time. Plain eager()
 # would wait until every range of the dep exists (AllPartitionMapping); a run folds in every range new since.
 INDEX_CONDITION = ((A.newly_missing() | A.any_deps_updated()).since_last_handled() & ~A.in_progress()).with_label(
@@ -69,8 +72,9 @@ def _update(context: dg.AssetExecutionContext, config: IndexConfig, storage: Sto
 
 
 @dg.asset(
-    name="address_profiles",
-    deps=["address_activity"],
+    name=tn.ADDRESS_PROFILES,
+    deps=[tn.ADDRESS_ACTIVITY],
+    code_version=TREE_VERSION,
     group_name="features",
     kinds={"parquet"},
     automation_condition=INDEX_CONDITION,
@@ -85,8 +89,9 @@ def address_profiles(
 
 
 @dg.asset(
-    name="transaction_index",
-    deps=["cleaned_transactions"],
+    name=tn.TRANSACTION_INDEX,
+    deps=[tn.CLEANED_TRANSACTIONS],
+    code_version=TREE_VERSION,
     group_name="features",
     kinds={"parquet"},
     automation_condition=INDEX_CONDITION,

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.index.runs import TreeSpec
 
 
@@ -50,8 +51,8 @@ def _merge_activity(tables: list[pa.Table]) -> pa.Table:
 # Shards of 256k rows keep each footer (row groups x columns) near 1.3 MB. One row per address: no dictionaries
 # (12% smaller files, 17% faster row-group reads).
 PROFILE_TREE = TreeSpec(
-    name="address_profiles",
-    leaf_asset="address_activity",
+    name=tn.ADDRESS_PROFILES,
+    leaf_asset=tn.ADDRESS_ACTIVITY,
     sort_column="address",
     merge=_merge_activity,
     row_group_rows=1024,
@@ -59,8 +60,8 @@ PROFILE_TREE = TreeSpec(
     dictionary=False,
 )
 TX_INDEX_TREE = TreeSpec(
-    name="transaction_index",
-    leaf_asset="cleaned_transactions",
+    name=tn.TRANSACTION_INDEX,
+    leaf_asset=tn.CLEANED_TRANSACTIONS,
     sort_column="hash_prefix",
     merge=_tx_merge,
     leaf_columns=["hash"],

@@ -1,89 +1,97 @@
-"""Raw per-range assets: one RPC fetch writes raw_blocks, raw_transactions, raw_logs and token_transfers."""
+"""raw_ingest: one RPC fetch per range writes every raw table of the registry (ingest/tables.py)."""
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
+import pyarrow as pa
 
+from blockanalytix_assets.ingest.extract import BlockSource, IncompleteRangeError, extract_range
+from blockanalytix_assets.ingest.mapping import MalformedResponseError
+from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable
 from blockanalytix_assets.k8s_config import INGEST_K8S_CONFIG
+from blockanalytix_assets.metadata import schema_metadata, table_metadata
 from blockanalytix_assets.partitions import block_ranges, partition_ranges
-from blockanalytix_assets.preview import markdown_preview
+from blockanalytix_assets.ranges import BlockRange, PartitionKeyError
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+from blockanalytix_assets.storage import Storage
 
-RAW_ASSETS = ("raw_blocks", "raw_transactions", "raw_logs", "token_transfers")
-PREVIEW_COLUMNS = {
-    "raw_blocks": ["number", "hash", "timestamp", "transaction_count", "gas_used", "base_fee_per_gas"],
-    "raw_transactions": ["hash", "block_number", "from_address", "to_address", "value", "receipt_status"],
-    "raw_logs": ["block_number", "log_index", "transaction_hash", "address", "topics"],
-    "token_transfers": ["block_number", "token_address", "from_address", "to_address", "value", "token_standard"],
-}
-DESCRIPTIONS = {
-    "raw_blocks": "Blocks of the range (crypto_ethereum.blocks columns), withdrawals and blob gas included.",
-    "raw_transactions": "Transactions with their receipt_* fields (crypto_ethereum.transactions columns).",
-    "raw_logs": "Event logs of the range's receipts (crypto_ethereum.logs columns).",
-    "token_transfers": "ERC-20 and ERC-721 Transfer events (token_standard); uint256 values exact as strings.",
-}
+INGEST_GROUP = "ingest"  # the raw tables' group: ingest_job and raw_checks_job select it
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(name, description=DESCRIPTIONS[name], group_name="ingest", kinds={"parquet", "ethereum"})
-        for name in RAW_ASSETS
-    ],
-    partitions_def=block_ranges,
-    can_subset=True,
-    pool="rpc",
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
-    op_tags={"dagster-k8s/config": INGEST_K8S_CONFIG},
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
-)
-def raw_ingest(
-    context: dg.AssetExecutionContext, rpc: RpcResource, storage: StorageResource, settings: PipelineSettings
-):
-    """Fetch each block range once over batched JSON-RPC and write the four raw tables atomically."""
-    from blockanalytix_assets.ingest.extract import IncompleteRangeError, extract_range
-    from blockanalytix_assets.ingest.mapping import MalformedResponseError
-    from blockanalytix_assets.ingest.rpc import BlockNotFoundError, ChainIdMismatch
-    from blockanalytix_assets.ranges import PartitionKeyError
+def _spec(t: RawTable) -> dg.AssetSpec:
+    metadata = {**schema_metadata(t.schema), "rpc_methods": dg.MetadataValue.json(list(t.methods))}
+    return dg.AssetSpec(
+        t.name, description=t.description, group_name=INGEST_GROUP, kinds={"parquet", "ethereum"}, metadata=metadata
+    )
 
-    # Errors no retry can fix (bad key, wrong chain, beyond head, broken node output) fail at once.
-    permanent = (PartitionKeyError, ChainIdMismatch, BlockNotFoundError, MalformedResponseError, IncompleteRangeError)
-    try:
-        ranges = partition_ranges(context, settings.range_size)
-        client = rpc.client()
-    except permanent as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    store = storage.storage()
+
+def _permanent() -> tuple[type[Exception], ...]:
+    """Errors no retry can fix (bad key, wrong chain, beyond head, broken node output): they fail at once."""
+    from blockanalytix_assets.ingest.rpc import BlockNotFoundError, ChainIdMismatch  # requests: loaded on use
+
+    return PartitionKeyError, ChainIdMismatch, BlockNotFoundError, MalformedResponseError, IncompleteRangeError
+
+
+def _fetch_ranges(
+    context: dg.AssetExecutionContext,
+    client: BlockSource,
+    store: Storage,
+    ranges: list[BlockRange],
+    tables: tuple[RawTable, ...],
+) -> tuple[dict[str, int], dict[str, pa.Table]]:
+    """Extract and write each range's selected tables; their row totals and the last range's tables."""
     selected = {k.to_user_string() for k in context.selected_asset_keys}
-    totals = {name: 0 for name in RAW_ASSETS}
-    last_tables: dict = {}
-    started = time.perf_counter()
+    totals = {t.name: 0 for t in tables if t.name in selected}
+    last: dict[str, pa.Table] = {}
     for r in ranges:
         t0 = time.perf_counter()
         try:
-            tables = extract_range(client, r.first, r.last)
-        except permanent as exc:
+            last = extract_range(client, r.first, r.last, tables=tables)
+        except _permanent() as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        store.write_all(r.key, {name: tables[name] for name in RAW_ASSETS if name in selected})
-        for name in RAW_ASSETS:
-            if name in selected:
-                totals[name] += tables[name].num_rows
-        context.log.info(f"{r.key}: {tables['raw_transactions'].num_rows} txs in {time.perf_counter() - t0:.2f}s")
-        last_tables = tables
-    seconds = time.perf_counter() - started
-    n_blocks = sum(r.size for r in ranges)
-    for name in RAW_ASSETS:
-        if name not in selected:
-            continue
-        yield dg.MaterializeResult(
-            asset_key=name,
-            metadata={
-                "rows": dg.MetadataValue.int(totals[name]),
-                "first_block": dg.MetadataValue.int(ranges[0].first),
-                "last_block": dg.MetadataValue.int(ranges[-1].last),
-                "partitions": dg.MetadataValue.int(len(ranges)),
-                "seconds": dg.MetadataValue.float(round(seconds, 3)),
-                "blocks_per_second": dg.MetadataValue.float(round(n_blocks / max(seconds, 1e-9), 1)),
-                "path": dg.MetadataValue.path(store.path(name, ranges[-1].key)),
-                "preview": dg.MetadataValue.md(markdown_preview(last_tables[name], PREVIEW_COLUMNS[name])),
-            },
-        )
+        store.write_all(r.key, {name: last[name] for name in totals})
+        for name in totals:
+            totals[name] += last[name].num_rows
+        rows = ", ".join(f"{last[name].num_rows} {name}" for name in totals)
+        context.log.info(f"{r.key}: {rows} in {time.perf_counter() - t0:.2f}s")
+    return totals, last
+
+
+def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefinition:
+    """The raw_ingest multi-asset: one asset per raw table, all written from one fetch of each range."""
+
+    @dg.multi_asset(
+        specs=[_spec(t) for t in tables],
+        partitions_def=block_ranges,
+        can_subset=True,
+        pool="rpc",
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+        op_tags={"dagster-k8s/config": INGEST_K8S_CONFIG},
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def raw_ingest(
+        context: dg.AssetExecutionContext, rpc: RpcResource, storage: StorageResource, settings: PipelineSettings
+    ) -> Iterator[dg.MaterializeResult]:
+        """Fetch each block range once over batched JSON-RPC and write the raw tables atomically."""
+        try:
+            ranges = partition_ranges(context, settings.range_size)
+            client = rpc.client()
+        except _permanent() as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        store, started = storage.storage(), time.perf_counter()
+        totals, last = _fetch_ranges(context, client, store, ranges, tables)
+        seconds = time.perf_counter() - started
+        span, n_blocks = (ranges[0].first, ranges[-1].last), sum(r.size for r in ranges)
+        for t in (t for t in tables if t.name in totals):
+            path = store.path(t.name, ranges[-1].key)
+            meta = table_metadata(last[t.name], preview=t.preview, path=path, span=span, rows=totals[t.name])
+            meta["partitions"] = dg.MetadataValue.int(len(ranges))
+            meta["seconds"] = dg.MetadataValue.float(round(seconds, 3))
+            meta["blocks_per_second"] = dg.MetadataValue.float(round(n_blocks / max(seconds, 1e-9), 1))
+            yield dg.MaterializeResult(asset_key=t.name, metadata=meta)
+
+    return raw_ingest
+
+
+raw_ingest = build_raw_ingest()

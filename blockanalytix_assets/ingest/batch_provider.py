@@ -15,7 +15,8 @@ import orjson
 import requests
 
 from blockanalytix_assets.ingest.redact import RPC_LOGGER, redact_url, register_secrets
-from blockanalytix_assets.ingest.rpc_errors import Call, RpcError, _blocks_of, _classify, _Transient
+from blockanalytix_assets.ingest.rpc_errors import RpcError, _blocks_of, _classify, _Transient
+from blockanalytix_assets.ingest.rpc_requests import Call
 
 log = logging.getLogger(RPC_LOGGER)
 

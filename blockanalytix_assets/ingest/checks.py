@@ -7,6 +7,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import validation as v
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import BlockRange, parse_key, previous_key
@@ -59,17 +60,17 @@ def _each_range(
     yield dg.Output(None)
 
 
-@dg.asset_check(asset="raw_blocks", partitions_def=block_ranges, description="Every block of the range exactly once.")
+@dg.asset_check(asset=tn.RAW_BLOCKS, partitions_def=block_ranges, description="Every block of the range exactly once.")
 def raw_blocks_complete(context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
-        blocks = storage.storage().read("raw_blocks", r.key, columns=["number"])
+        blocks = storage.storage().read(tn.RAW_BLOCKS, r.key, columns=["number"])
         return v.blocks_complete(blocks, r.first, r.last)
 
     yield from _each_range(context, settings.range_size, evaluate)
 
 
 @dg.asset_check(
-    asset="raw_blocks",
+    asset=tn.RAW_BLOCKS,
     partitions_def=block_ranges,
     description="parent_hash links each block to the one before, across the previous range too.",
 )
@@ -78,10 +79,10 @@ def raw_blocks_parent_hash_continuity(
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         store = storage.storage()
-        blocks = store.read("raw_blocks", r.key, columns=["number", "hash", "parent_hash"])
+        blocks = store.read(tn.RAW_BLOCKS, r.key, columns=["number", "hash", "parent_hash"])
         prev, previous_hash = previous_key(r.key), None
-        if prev and store.exists("raw_blocks", prev):
-            previous = store.read("raw_blocks", prev, columns=["number", "hash"]).sort_by("number")
+        if prev and store.exists(tn.RAW_BLOCKS, prev):
+            previous = store.read(tn.RAW_BLOCKS, prev, columns=["number", "hash"]).sort_by("number")
             previous_hash = previous.column("hash")[-1].as_py() if previous.num_rows else None
         return v.parent_hash_continuity(blocks, previous_hash)
 
@@ -89,7 +90,7 @@ def raw_blocks_parent_hash_continuity(
 
 
 @dg.asset_check(
-    asset="raw_blocks",
+    asset=tn.RAW_BLOCKS,
     partitions_def=block_ranges,
     description="The stored last block is still the node's canonical block (fails after a reorg).",
 )
@@ -100,7 +101,7 @@ def raw_blocks_canonical(
     rpc: RpcResource,
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
-        blocks = storage.storage().read("raw_blocks", r.key, columns=["number", "hash"]).sort_by("number")
+        blocks = storage.storage().read(tn.RAW_BLOCKS, r.key, columns=["number", "hash"]).sort_by("number")
         number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
         from blockanalytix_assets.ingest.rpc import BlockNotFoundError
 
@@ -114,9 +115,9 @@ def raw_blocks_canonical(
 
 
 @dg.asset_check(
-    asset="raw_transactions",
+    asset=tn.RAW_TRANSACTIONS,
     partitions_def=block_ranges,
-    additional_deps=["raw_blocks"],
+    additional_deps=[tn.RAW_BLOCKS],
     description="Each block's transactionCount equals its transaction rows.",
 )
 def raw_transactions_count_per_block(
@@ -124,29 +125,29 @@ def raw_transactions_count_per_block(
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         store = storage.storage()
-        blocks = store.read("raw_blocks", r.key, columns=["number", "transaction_count"])
-        txs = store.read("raw_transactions", r.key, columns=["block_number"])
+        blocks = store.read(tn.RAW_BLOCKS, r.key, columns=["number", "transaction_count"])
+        txs = store.read(tn.RAW_TRANSACTIONS, r.key, columns=["block_number"])
         return v.transaction_counts_match(blocks, txs)
 
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(asset="raw_transactions", partitions_def=block_ranges, description="Transaction hashes are unique.")
+@dg.asset_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Transaction hashes are unique.")
 def raw_transactions_unique_hash(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
-        return v.transaction_hashes_unique(storage.storage().read("raw_transactions", r.key, columns=["hash"]))
+        return v.transaction_hashes_unique(storage.storage().read(tn.RAW_TRANSACTIONS, r.key, columns=["hash"]))
 
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(asset="raw_transactions", partitions_def=block_ranges, description="Every transaction has a receipt.")
+@dg.asset_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Every transaction has a receipt.")
 def raw_transactions_receipts_present(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
 ):
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
-        return v.receipts_present(storage.storage().read("raw_transactions", r.key, columns=cols))
+        return v.receipts_present(storage.storage().read(tn.RAW_TRANSACTIONS, r.key, columns=cols))
 
     yield from _each_range(context, settings.range_size, evaluate)

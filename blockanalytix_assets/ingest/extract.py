@@ -1,4 +1,4 @@
-"""Fetch a block range over JSON-RPC and map it to the four raw tables, verifying completeness."""
+"""Fetch a block range over JSON-RPC and map it to the raw tables of the registry, verifying completeness."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from blockanalytix_assets.ingest.mapping import map_blocks, map_logs, map_token_transfers, map_transactions
-from blockanalytix_assets.ingest.schema import SCHEMAS
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.ingest.rpc_requests import RangeResponses
+from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable, map_all
 
 REFETCHES = 2  # a range whose receipts and blocks disagree (a reorg mid-fetch) is fetched again this often
 
@@ -24,11 +25,12 @@ class BlockSource(Protocol):
     batch_size: int
     max_workers: int
 
-    def fetch_range(self, first: int, last: int) -> tuple[list[dict], dict[int, list[dict]]]: ...
+    def fetch_range(self, first: int, last: int) -> RangeResponses: ...
 
 
-def verify_chunk(first: int, last: int, blocks: list[dict], receipts: dict[int, list[dict]]) -> None:
+def verify_chunk(first: int, last: int, responses: RangeResponses) -> None:
     """Raise IncompleteRangeError unless blocks are exactly first..last, each with all its receipts."""
+    blocks, receipts = responses.blocks, responses.receipts
     numbers = [int(b["number"], 16) if isinstance(b, dict) and b.get("number") else None for b in blocks]
     expected = list(range(first, last + 1))
     if numbers != expected:
@@ -50,45 +52,43 @@ def verify_chunk(first: int, last: int, blocks: list[dict], receipts: dict[int, 
             raise IncompleteRangeError(f"block {n}: receipts are from another block hash (a reorg while fetching)")
 
 
-def _fetch(client: BlockSource, first: int, last: int) -> tuple[list[dict], dict[int, list[dict]]]:
+def _fetch(client: BlockSource, first: int, last: int) -> RangeResponses:
     for attempt in range(REFETCHES + 1):
-        blocks, receipts = client.fetch_range(first, last)
+        responses = client.fetch_range(first, last)
         try:
-            verify_chunk(first, last, blocks, receipts)
-            return blocks, receipts
+            verify_chunk(first, last, responses)
+            return responses
         except IncompleteRangeError:
             if attempt == REFETCHES:
                 raise
     raise AssertionError("unreachable")
 
 
-def _map_chunk(blocks: list[dict], receipts: dict[int, list[dict]]) -> dict[str, pa.Table]:
-    logs = map_logs(receipts, blocks)
-    return {
-        "raw_blocks": map_blocks(blocks),
-        "raw_transactions": map_transactions(blocks, receipts),
-        "raw_logs": logs,
-        "token_transfers": map_token_transfers(logs),
-    }
-
-
-def _run(client: BlockSource, spans: list[tuple[int, int]], parts: dict[str, list[pa.Table]]) -> None:
+def _run(
+    client: BlockSource, spans: list[tuple[int, int]], tables: tuple[RawTable, ...], parts: dict[str, list[pa.Table]]
+) -> None:
     """Map spans in order while up to max_workers later spans are being fetched."""
     window = max(1, client.max_workers)
     with ThreadPoolExecutor(window, thread_name_prefix="prefetch") as pool:
         futures = [pool.submit(_fetch, client, *span) for span in spans[:window]]
         for i in range(len(spans)):
-            blocks, receipts = futures[i].result()
+            responses = futures[i].result()
             futures[i] = None  # type: ignore[call-overload]  # drop the JSON once mapped
             if i + window < len(spans):
                 futures.append(pool.submit(_fetch, client, *spans[i + window]))
-            for name, table in _map_chunk(blocks, receipts).items():
+            for name, table in map_all(responses, tables).items():
                 parts[name].append(table)
-            del blocks, receipts
+            del responses
 
 
-def extract_range(client: BlockSource, first: int, last: int, chunk_size: int | None = None) -> dict[str, pa.Table]:
-    """The raw_blocks, raw_transactions, raw_logs and token_transfers tables of blocks first..last.
+def extract_range(
+    client: BlockSource,
+    first: int,
+    last: int,
+    chunk_size: int | None = None,
+    tables: tuple[RawTable, ...] = RAW_TABLES,
+) -> dict[str, pa.Table]:
+    """The raw tables (the registry's, by default) of blocks first..last, by name.
 
     Fetches chunks of batch_size / 2 blocks (a block and its receipts are two calls: one batch per
     chunk), max_workers chunks ahead of the one being mapped; memory holds the range's tables plus
@@ -98,20 +98,27 @@ def extract_range(client: BlockSource, first: int, last: int, chunk_size: int | 
         raise ValueError(f"empty block range {first}..{last}")
     size = chunk_size or max(1, client.batch_size // 2)
     spans = [(a, min(a + size - 1, last)) for a in range(first, last + 1, size)]
-    parts: dict[str, list[pa.Table]] = {name: [] for name in SCHEMAS}
+    parts: dict[str, list[pa.Table]] = {t.name: [] for t in tables}
     # The JSON holds millions of acyclic dicts; the cyclic GC rescanning them costs ~30% of the CPU.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _run(client, spans, parts)
+        _run(client, spans, tables, parts)
     finally:
         if gc_was_enabled:
             gc.enable()
-    tables = {name: pa.concat_tables(ts).combine_chunks() for name, ts in parts.items()}
-    numbers = tables["raw_blocks"].column("number").to_pylist()
-    if numbers != list(range(first, last + 1)):
+    out = {name: pa.concat_tables(ts).combine_chunks() for name, ts in parts.items()}
+    _verify_tables(first, last, out)
+    return out
+
+
+def _verify_tables(first: int, last: int, out: dict[str, pa.Table]) -> None:
+    """Raise IncompleteRangeError unless the mapped blocks are the range, with every transaction and receipt."""
+    blocks, txs = out.get(tn.RAW_BLOCKS), out.get(tn.RAW_TRANSACTIONS)
+    if blocks is not None and blocks.column("number").to_pylist() != list(range(first, last + 1)):
         raise IncompleteRangeError(f"blocks {first}..{last}: the mapped blocks are not exactly the range")
-    n_tx = sum(tables["raw_blocks"].column("transaction_count").to_pylist())
-    if n_tx != tables["raw_transactions"].num_rows or tables["raw_transactions"].column("receipt_gas_used").null_count:
+    if blocks is None or txs is None:
+        return
+    n_tx = sum(blocks.column("transaction_count").to_pylist())
+    if n_tx != txs.num_rows or txs.column("receipt_gas_used").null_count:
         raise IncompleteRangeError(f"blocks {first}..{last}: transactions or their receipts are missing")
-    return tables

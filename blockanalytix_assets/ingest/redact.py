@@ -16,12 +16,19 @@ def _secret_segment(seg: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL with userinfo, query string and API-key-like path segments replaced by ***."""
+    """The one rule for showing a URL (RPC node, MLflow server) in logs, errors, metadata and links.
+
+    user:password@ becomes ***@, a query string ?***, a path segment that looks like an API key (16+ of
+    [A-Za-z0-9_-] with a digit, or 24+) ***, and the fragment is dropped. A URL without a host (a file path,
+    sqlite:///...) holds no credentials and is shown as it is; one that does not parse is shown as ***.
+    """
     try:
         p = urlsplit(url)
         host = (p.hostname or "") + (f":{p.port}" if p.port else "")
     except ValueError:
         return "***"
+    if not p.netloc and not p.query:
+        return url
     if p.username or p.password:
         host = "***@" + host
     path = "/".join("***" if _secret_segment(s) else s for s in p.path.split("/"))

@@ -17,8 +17,8 @@ from blockanalytix_assets.ingest.rpc_errors import NOT_FOUND_MSG as NOT_FOUND_MS
 from blockanalytix_assets.ingest.rpc_errors import TRANSIENT_CODES as TRANSIENT_CODES
 from blockanalytix_assets.ingest.rpc_errors import TRANSIENT_MSG as TRANSIENT_MSG
 from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch, MethodNotFound, RpcError
-from blockanalytix_assets.ingest.rpc_errors import Call as Call
 from blockanalytix_assets.ingest.rpc_requests import (
+    RangeResponses,
     block_calls,
     block_receipts_calls,
     range_calls,
@@ -100,7 +100,7 @@ class RpcClient(BatchHttpProvider):
                 return dict(zip(numbers, res, strict=True))
         return self._tx_receipts(numbers, blocks if blocks is not None else self.get_blocks(numbers, False))
 
-    def fetch_range(self, first: int, last: int) -> tuple[list[dict], dict[int, list[dict]]]:
+    def fetch_range(self, first: int, last: int) -> RangeResponses:
         """Blocks first..last with full transactions, and their receipts; both fetched concurrently."""
         numbers = list(range(first, last + 1))
         if self.block_receipts_supported is not False:
@@ -113,7 +113,7 @@ class RpcClient(BatchHttpProvider):
                 blocks = self._check_blocks(numbers, res[0::2])
                 receipts = dict(zip(numbers, res[1::2], strict=True))
                 if any(r is None for r in receipts.values()):
-                    return blocks, self.get_receipts(numbers, blocks)
-                return blocks, receipts
+                    return RangeResponses(blocks, self.get_receipts(numbers, blocks))
+                return RangeResponses(blocks, receipts)
         blocks = self.get_blocks(numbers)
-        return blocks, self.get_receipts(numbers, blocks)
+        return RangeResponses(blocks, self.get_receipts(numbers, blocks))

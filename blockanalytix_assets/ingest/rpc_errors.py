@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from blockanalytix_assets.ingest.redact import scrub
+from blockanalytix_assets.ingest.rpc_requests import Call
 
-Call = tuple[str, list]
 TRANSIENT_CODES = {-32005, 429, -32097}
 TRANSIENT_MSG = re.compile(
     r"header not found|limit|exceeded|rate|too many|timeout|timed out|busy|try again|temporar|"

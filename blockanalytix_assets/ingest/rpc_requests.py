@@ -1,10 +1,22 @@
-"""The JSON-RPC calls (method, params) that fetch blocks and receipts, built in one place."""
+"""The JSON-RPC calls (method, params) that fetch a block range, and the answers they give, in one place."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-Call = tuple[str, list]
+Call = tuple[str, list]  # (method, params): one JSON-RPC call
+
+
+@dataclass(frozen=True)
+class RangeResponses:
+    """The node's JSON answers for a span of blocks: what every raw table is mapped from.
+
+    A raw table needing another RPC method (traces) adds its answers here, filled by RpcClient.fetch_range.
+    """
+
+    blocks: list[dict]  # eth_getBlockByNumber with full transactions, in block order
+    receipts: dict[int, list[dict]]  # block number -> receipts (eth_getBlockReceipts or per transaction)
 
 
 def block_calls(numbers: Sequence[int], full: bool = True) -> list[Call]:

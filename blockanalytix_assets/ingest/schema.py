@@ -3,6 +3,9 @@
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.storage import Storage
+
 WEI = pa.decimal128(38, 0)  # exact wei; 10^38 wei is far above the ether supply
 ERC20, ERC721 = "erc20", "erc721"  # token_transfers.token_standard values
 
@@ -99,16 +102,16 @@ TOKEN_TRANSFERS = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {
-    "raw_blocks": BLOCKS,
-    "raw_transactions": TRANSACTIONS,
-    "raw_logs": LOGS,
-    "token_transfers": TOKEN_TRANSFERS,
-}
-
 
 def erc20_transfers(token_transfers: pa.Table) -> pa.Table:
     """The ERC-20 rows of a token_transfers table (all rows of one written before token_standard existed)."""
     if "token_standard" not in token_transfers.column_names:
         return token_transfers
     return token_transfers.filter(pc.fill_null(pc.not_equal(token_transfers.column("token_standard"), ERC721), True))
+
+
+def read_token_transfers(store: Storage, key: str, columns: list[str]) -> pa.Table | None:
+    """A range's token_transfers columns (without token_standard in files older than it); None if not stored."""
+    if not store.exists(tn.TOKEN_TRANSFERS, key):
+        return None
+    return store.read(tn.TOKEN_TRANSFERS, key, columns=columns, optional=("token_standard",))

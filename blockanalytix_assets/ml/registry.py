@@ -11,7 +11,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from blockanalytix_assets.ml.tracking import redact_url
+from blockanalytix_assets.ingest.redact import redact_url
 
 CHAMPION = "champion"
 AUX_ARTIFACT = "scoring_aux.json"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import keras
 import mlflow
 import numpy as np
 
+from blockanalytix_assets.ingest.redact import redact_url
 from blockanalytix_assets.ml.evaluation import pr_curve
 from blockanalytix_assets.ml.experiments import ensure_experiment
 
@@ -36,18 +36,8 @@ def git_commit() -> str:
         return "unknown"
 
 
-def redact_url(url: str) -> str:
-    """The URL without user:password and query string (they may hold tokens)."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str | None:
-    """The MLflow UI page of a run for an http(s) tracking server, credentials removed; None otherwise."""
+    """The MLflow UI page of a run for an http(s) tracking server, credentials hidden (redact_url); None otherwise."""
     if not tracking_uri.startswith(("http://", "https://")):
         return None
     return f"{redact_url(tracking_uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from blockanalytix_assets.ingest.assets import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.operations.repair import ranges_to_repair
 from blockanalytix_assets.partitions import block_ranges
 

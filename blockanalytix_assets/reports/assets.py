@@ -6,6 +6,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.metadata import seconds_since
 from blockanalytix_assets.ml import range_drift
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.preview import markdown_preview
@@ -43,7 +45,7 @@ def _file_metadata(location: str) -> dict[str, dg.MetadataValue]:
 
 @dg.asset(
     partitions_def=block_ranges,
-    deps=["anomaly_scores", "transaction_clusters", "cleaned_transactions", "address_labels"],
+    deps=[tn.ANOMALY_SCORES, tn.TRANSACTION_CLUSTERS, tn.CLEANED_TRANSACTIONS, tn.ADDRESS_LABELS],
     group_name="reports",
     kinds={"plotly", "html"},
     automation_condition=AC.eager(),
@@ -103,13 +105,13 @@ def _render_range(
         "drift_score_psi": dg.MetadataValue.float(drift.score_psi),
         "drifted": dg.MetadataValue.text(", ".join(drift.drifted) or "none"),
         "mlflow_run_id": mlflow_meta,
-        "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        "seconds": seconds_since(started),
         "top_anomalies": dg.MetadataValue.md(_top_markdown(top)),
     }, figs
 
 
 @dg.asset(
-    deps=["anomaly_scores", "cleaned_transactions", "anomaly_report"],
+    deps=[tn.ANOMALY_SCORES, tn.CLEANED_TRANSACTIONS, tn.ANOMALY_REPORT],
     group_name="reports",
     kinds={"plotly", "html"},
     automation_condition=OVERVIEW_CONDITION,
@@ -138,7 +140,7 @@ def overview_report(
             ),
             "drifting_ranges": dg.MetadataValue.int(int((drift["drifted"] != "").sum()) if len(drift) else 0),
             "png_figures": dg.MetadataValue.int(pngs),
-            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+            "seconds": seconds_since(started),
         }
     )
 

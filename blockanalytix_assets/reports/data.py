@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.reports import summary
 from blockanalytix_assets.storage import Storage
 
@@ -53,10 +54,10 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 def read_labels(store: Storage) -> pd.DataFrame:
     """Every stored address_labels file (the asset is unpartitioned; any key is read), deduplicated."""
-    keys = store.keys("address_labels")
+    keys = store.keys(tn.ADDRESS_LABELS)
     if not keys:
         return pd.DataFrame(columns=LABEL_COLUMNS)
-    frames = [_frame(store.read("address_labels", k)) for k in keys]
+    frames = [_frame(store.read(tn.ADDRESS_LABELS, k)) for k in keys]
     out = pd.concat(frames, ignore_index=True)
     return out.drop_duplicates(subset=[c for c in ("address", "label", "source") if c in out.columns])
 
@@ -64,22 +65,22 @@ def read_labels(store: Storage) -> pd.DataFrame:
 def load_report_inputs(store: Storage, key: str) -> ReportInputs:
     """Scores, clusters and cleaned transactions of one range, plus all address labels."""
     return ReportInputs(
-        scores=_frame(store.read("anomaly_scores", key, columns=SCORE_COLUMNS)),
-        clusters=_frame(store.read("transaction_clusters", key, columns=CLUSTER_COLUMNS)),
-        transactions=_frame(store.read("cleaned_transactions", key, columns=TRANSACTION_COLUMNS)),
+        scores=_frame(store.read(tn.ANOMALY_SCORES, key, columns=SCORE_COLUMNS)),
+        clusters=_frame(store.read(tn.TRANSACTION_CLUSTERS, key, columns=CLUSTER_COLUMNS)),
+        transactions=_frame(store.read(tn.CLEANED_TRANSACTIONS, key, columns=TRANSACTION_COLUMNS)),
         labels=read_labels(store),
     )
 
 
 def report_keys(store: Storage) -> list[str]:
     """Ranges that have scores, hence an anomaly report once the graph has caught up."""
-    return store.keys("anomaly_scores")
+    return store.keys(tn.ANOMALY_SCORES)
 
 
 def overview_frame(store: Storage) -> pd.DataFrame:
     """One summary row per range that has cleaned transactions or scores."""
-    scored = set(store.keys("anomaly_scores"))
-    cleaned = set(store.keys("cleaned_transactions"))
+    scored = set(store.keys(tn.ANOMALY_SCORES))
+    cleaned = set(store.keys(tn.CLEANED_TRANSACTIONS))
     score_cols = [
         "anomaly_score",
         "threshold",
@@ -91,7 +92,7 @@ def overview_frame(store: Storage) -> pd.DataFrame:
     ]
     rows = []
     for key in sorted(scored | cleaned):
-        scores = _frame(store.read("anomaly_scores", key, columns=score_cols)) if key in scored else None
-        tx = _frame(store.read("cleaned_transactions", key, columns=TRANSACTION_COLUMNS)) if key in cleaned else None
+        scores = _frame(store.read(tn.ANOMALY_SCORES, key, columns=score_cols)) if key in scored else None
+        tx = _frame(store.read(tn.CLEANED_TRANSACTIONS, key, columns=TRANSACTION_COLUMNS)) if key in cleaned else None
         rows.append(summary.range_summary(key, scores, tx))
     return summary.summary_frame(rows)

@@ -1,90 +1,70 @@
 """cleaned_transactions and quarantined_transactions: one validated, enriched transaction table per range."""
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.ingest.schema import read_token_transfers
+from blockanalytix_assets.metadata import seconds_since, table_metadata
 from blockanalytix_assets.partitions import block_ranges, partition_range
-from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
 from blockanalytix_assets.transform.cleaning import TRANSFER_COLUMNS, clean_transactions
 
-RAW_DEPS = ["raw_transactions", "raw_blocks", "token_transfers"]
-PREVIEW = [
-    "hash",
-    "block_number",
-    "from_address",
-    "to_address",
-    "value_eth",
-    "fee_eth",
-    "method_selector",
-    "failed",
-]
+RAW_DEPS = [tn.RAW_TRANSACTIONS, tn.RAW_BLOCKS, tn.TOKEN_TRANSFERS]
+PREVIEW = ["hash", "block_number", "from_address", "to_address", "value_eth", "fee_eth", "method_selector", "failed"]
+QUARANTINE_PREVIEW = ["hash", "block_number", "reason"]
+
+
+def _spec(name: str, description: str, kinds: set[str]) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        name,
+        deps=RAW_DEPS,
+        description=description,
+        group_name="transform",
+        kinds=kinds,
+        automation_condition=dg.AutomationCondition.eager(),
+    )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "cleaned_transactions",
-            deps=RAW_DEPS,
-            description="Typed, deduplicated transactions of the range with fees, gas ratios, contract flags,"
+        _spec(
+            tn.CLEANED_TRANSACTIONS,
+            "Typed, deduplicated transactions of the range with fees, gas ratios, contract flags,"
             " method selector, failed flag and ERC-20 transfer counts (exact wei kept).",
-            group_name="transform",
-            kinds={"parquet", "pandas"},
-            automation_condition=dg.AutomationCondition.eager(),
+            {"parquet", "pandas"},
         ),
-        dg.AssetSpec(
-            "quarantined_transactions",
-            deps=RAW_DEPS,
-            description="Raw transactions rejected while cleaning the range, each with its `reason`.",
-            group_name="transform",
-            kinds={"parquet"},
-            automation_condition=dg.AutomationCondition.eager(),
+        _spec(
+            tn.QUARANTINED_TRANSACTIONS,
+            "Raw transactions rejected while cleaning the range, each with its `reason`.",
+            {"parquet"},
         ),
     ],
     partitions_def=block_ranges,
 )
-def cleaned_transactions(context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings):
+def cleaned_transactions(
+    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> Iterator[dg.MaterializeResult]:
     """Validate, deduplicate and enrich raw_transactions; write rejects to quarantine, never drop them."""
-    store = storage.storage()
-    r = partition_range(context, settings.range_size)
-    t0 = time.perf_counter()
-    raw = store.read("raw_transactions", r.key)
-    blocks = store.read("raw_blocks", r.key, columns=["number", "base_fee_per_gas"])
-    transfers = (
-        store.read("token_transfers", r.key, columns=TRANSFER_COLUMNS, optional=("token_standard",))
-        if store.exists("token_transfers", r.key)
-        else None
-    )
-    result = clean_transactions(raw, r.first, r.last, blocks, transfers)
-    store.write("cleaned_transactions", r.key, result.cleaned)
-    store.write("quarantined_transactions", r.key, result.quarantined)
-    seconds = round(time.perf_counter() - t0, 3)
+    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+    raw = store.read(tn.RAW_TRANSACTIONS, r.key)
+    blocks = store.read(tn.RAW_BLOCKS, r.key, columns=["number", "base_fee_per_gas"])
+    result = clean_transactions(raw, r.first, r.last, blocks, read_token_transfers(store, r.key, TRANSFER_COLUMNS))
+    cleaned_path = store.write(tn.CLEANED_TRANSACTIONS, r.key, result.cleaned)
+    quarantined_path = store.write(tn.QUARANTINED_TRANSACTIONS, r.key, result.quarantined)
+    seconds = seconds_since(t0)
     if result.reason_counts:
         context.log.warning(f"{r.key}: quarantined {result.quarantined.num_rows} rows: {result.reason_counts}")
-    common = {
-        "first_block": dg.MetadataValue.int(r.first),
-        "last_block": dg.MetadataValue.int(r.last),
-        "seconds": dg.MetadataValue.float(seconds),
+    span = (r.first, r.last)
+    cleaned = table_metadata(result.cleaned, preview=PREVIEW, path=cleaned_path, span=span)
+    cleaned |= {
+        "seconds": seconds,
+        "raw_rows": dg.MetadataValue.int(raw.num_rows),
+        "quarantined_rows": dg.MetadataValue.int(result.quarantined.num_rows),
     }
-    yield dg.MaterializeResult(
-        asset_key="cleaned_transactions",
-        metadata={
-            **common,
-            "rows": dg.MetadataValue.int(result.cleaned.num_rows),
-            "raw_rows": dg.MetadataValue.int(raw.num_rows),
-            "quarantined_rows": dg.MetadataValue.int(result.quarantined.num_rows),
-            "path": dg.MetadataValue.path(store.path("cleaned_transactions", r.key)),
-            "preview": dg.MetadataValue.md(markdown_preview(result.cleaned, PREVIEW)),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="quarantined_transactions",
-        metadata={
-            **common,
-            "rows": dg.MetadataValue.int(result.quarantined.num_rows),
-            "reasons": dg.MetadataValue.json(result.reason_counts),
-            "path": dg.MetadataValue.path(store.path("quarantined_transactions", r.key)),
-            "preview": dg.MetadataValue.md(markdown_preview(result.quarantined, ["hash", "block_number", "reason"])),
-        },
-    )
+    yield dg.MaterializeResult(asset_key=tn.CLEANED_TRANSACTIONS, metadata=cleaned)
+    quarantined = table_metadata(result.quarantined, preview=QUARANTINE_PREVIEW, path=quarantined_path, span=span)
+    quarantined |= {"seconds": seconds, "reasons": dg.MetadataValue.json(result.reason_counts)}
+    yield dg.MaterializeResult(asset_key=tn.QUARANTINED_TRANSACTIONS, metadata=quarantined)

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.partitions import block_ranges, partition_range
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
 from blockanalytix_assets.transform.cleaning import REQUIRED_COLUMNS
@@ -30,10 +31,10 @@ def _inputs(
     """The partition's cleaned table and a count of quarantine reasons (a row may carry several)."""
     store = storage.storage()
     key = partition_range(context, settings.range_size).key
-    cleaned = store.read("cleaned_transactions", key)
+    cleaned = store.read(tn.CLEANED_TRANSACTIONS, key)
     reasons: Counter = Counter()
-    if store.exists("quarantined_transactions", key):
-        for joined in store.read("quarantined_transactions", key, columns=["reason"]).column("reason").to_pylist():
+    if store.exists(tn.QUARANTINED_TRANSACTIONS, key):
+        for joined in store.read(tn.QUARANTINED_TRANSACTIONS, key, columns=["reason"]).column("reason").to_pylist():
             reasons.update((joined or "").split(";"))
     return cleaned, reasons
 
@@ -43,8 +44,8 @@ def _quarantined(reasons: Counter, *prefixes: str) -> dict[str, int]:
 
 
 @dg.asset_check(
-    asset="cleaned_transactions",
-    additional_deps=["quarantined_transactions"],
+    asset=tn.CLEANED_TRANSACTIONS,
+    additional_deps=[tn.QUARANTINED_TRANSACTIONS],
     partitions_def=block_ranges,
     description="No nulls in required columns, and no raw row of the range was rejected for one.",
 )
@@ -62,8 +63,8 @@ def cleaned_transactions_required_not_null(
 
 
 @dg.asset_check(
-    asset="cleaned_transactions",
-    additional_deps=["quarantined_transactions"],
+    asset=tn.CLEANED_TRANSACTIONS,
+    additional_deps=[tn.QUARANTINED_TRANSACTIONS],
     partitions_def=block_ranges,
     description="Transaction hashes are unique, and the range's raw input had no duplicated hash.",
 )
@@ -81,8 +82,8 @@ def cleaned_transactions_hash_unique(
 
 
 @dg.asset_check(
-    asset="cleaned_transactions",
-    additional_deps=["quarantined_transactions"],
+    asset=tn.CLEANED_TRANSACTIONS,
+    additional_deps=[tn.QUARANTINED_TRANSACTIONS],
     partitions_def=block_ranges,
     description="value >= 0, fee <= gas * gas price, block_number in the range; no raw row broke a bound.",
 )
@@ -112,7 +113,7 @@ def cleaned_transactions_value_bounds(
 
 
 @dg.asset_check(
-    asset="quarantined_transactions",
+    asset=tn.QUARANTINED_TRANSACTIONS,
     partitions_def=block_ranges,
     description="How many raw rows the range quarantined; warns when any.",
 )
@@ -122,7 +123,7 @@ def quarantined_transactions_empty(
     """No raw transaction of the range was quarantined."""
     store = storage.storage()
     table = store.read(
-        "quarantined_transactions",
+        tn.QUARANTINED_TRANSACTIONS,
         partition_range(context, settings.range_size).key,
         columns=["hash", "reason"],
     )

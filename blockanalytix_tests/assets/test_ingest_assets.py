@@ -4,8 +4,9 @@ import dagster as dg
 import pytest
 
 from blockanalytix_assets.ingest import checks as ingest_checks
-from blockanalytix_assets.ingest.assets import RAW_ASSETS, raw_ingest
+from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.jobs import raw_checks_job
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage

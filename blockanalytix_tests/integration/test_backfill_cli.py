@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from blockanalytix_assets.ingest.assets import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.ranges import format_key
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 
-from blockanalytix_assets.ingest.assets import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
 

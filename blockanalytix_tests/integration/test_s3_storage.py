@@ -8,9 +8,10 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from blockanalytix_assets.ingest.assets import RAW_ASSETS, raw_ingest
+from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.extract import extract_range
 from blockanalytix_assets.ingest.rpc import RpcClient
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import CorruptTableError, Storage

@@ -13,7 +13,7 @@ import dagster as dg
 import pyarrow as pa
 from dagster._core.instance import InstanceRef
 
-from blockanalytix_assets.ingest.assets import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.storage import Storage
 from blockanalytix_tests.reliability.support import ingest, keys_of, parquet_files, record, resources
 

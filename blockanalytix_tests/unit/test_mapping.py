@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from blockanalytix_assets.ingest import mapping as m
-from blockanalytix_assets.ingest.schema import SCHEMAS
+from blockanalytix_assets.ingest.tables import SCHEMAS
 from blockanalytix_tests.faultproxy import FIXTURES, recorded
 
 ETL = FIXTURES / "ethereum-etl"

@@ -60,6 +60,10 @@ def reference(node):
         ),
         ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
         ("https://rpc.ankr.com/eth", "https://rpc.ankr.com/eth"),
+        ("https://node.example.com/rpc#token", "https://node.example.com/rpc"),
+        ("sqlite:///tmp/mlflow.db", "sqlite:///tmp/mlflow.db"),
+        ("/tmp/mlruns", "/tmp/mlruns"),
+        ("http://[::1", "***"),
     ],
 )
 def test_redact_url(url, shown):

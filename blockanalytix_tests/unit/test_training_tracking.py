@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 
-from blockanalytix_assets.ml.tracking import experiment_url, git_commit, redact_url, run_url, standard_tags
+from blockanalytix_assets.ingest.redact import redact_url
+from blockanalytix_assets.ml.tracking import experiment_url, git_commit, run_url, standard_tags
 
 
-def test_redact_url_drops_credentials_and_query():
+def test_tracking_urls_hide_credentials_and_query():
+    # The one redaction rule of ingest/redact.py, which the RPC client uses too.
     assert redact_url("https://user:s3cret@mlflow.example.com:8443/base?token=abc") == (
-        "https://mlflow.example.com:8443/base"
+        "https://***@mlflow.example.com:8443/base?***"
     )
-    url = run_url("https://u:p@host/", "3", "abc")
-    assert url == "https://host/#/experiments/3/runs/abc" and "p@" not in url
+    assert redact_url("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
+    assert run_url("http://127.0.0.1:5000", "3", "abc") == "http://127.0.0.1:5000/#/experiments/3/runs/abc"
+    url = run_url("https://u:s3cret@host/", "3", "abc")
+    assert url == "https://***@host/#/experiments/3/runs/abc" and "s3cret" not in url
     assert run_url("sqlite:///tmp/mlflow.db", "1", "x") is None
     # MLflow 3.17 opens experiments in GenAI mode unless the link asks for model training.
-    assert experiment_url("https://u:p@host/", "3") == "https://host/#/experiments/3/runs?workflowType=machine_learning"
+    assert experiment_url("https://host/", "3") == "https://host/#/experiments/3/runs?workflowType=machine_learning"
     assert experiment_url("sqlite:///tmp/mlflow.db", "1") is None
 
 

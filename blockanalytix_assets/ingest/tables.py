@@ -1,0 +1,94 @@
+"""The raw tables, one RawTable entry each in RAW_TABLES: the raw_ingest asset, its jobs and extract follow it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.ingest import schema
+from blockanalytix_assets.ingest.mapping import map_blocks, map_logs, map_token_transfers, map_transactions
+from blockanalytix_assets.ingest.rpc_requests import RangeResponses
+
+# (the span's RPC answers, the tables mapped before it in the registry) -> its rows, with exactly its schema
+Mapper = Callable[[RangeResponses, Mapping[str, pa.Table]], pa.Table]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table: name (asset key and storage folder), Arrow schema, description, preview, RPC methods, mapper."""
+
+    name: str
+    schema: pa.Schema
+    description: str
+    preview: tuple[str, ...]  # the columns of the markdown preview in the materialisation's metadata
+    methods: tuple[str, ...]  # the JSON-RPC methods its rows come from (shown on the asset as rpc_methods)
+    map: Mapper
+
+
+def _blocks(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
+    return map_blocks(r.blocks)
+
+
+def _transactions(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
+    return map_transactions(r.blocks, r.receipts)
+
+
+def _logs(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
+    return map_logs(r.receipts, r.blocks)
+
+
+def _token_transfers(_: RangeResponses, mapped: Mapping[str, pa.Table]) -> pa.Table:
+    return map_token_transfers(mapped[tn.RAW_LOGS])
+
+
+# Receipts come from eth_getBlockReceipts, or eth_getTransactionReceipt per transaction where a node lacks it.
+RAW_TABLES: tuple[RawTable, ...] = (
+    RawTable(
+        tn.RAW_BLOCKS,
+        schema.BLOCKS,
+        "Blocks of the range (crypto_ethereum.blocks columns), withdrawals and blob gas included.",
+        ("number", "hash", "timestamp", "transaction_count", "gas_used", "base_fee_per_gas"),
+        ("eth_getBlockByNumber",),
+        _blocks,
+    ),
+    RawTable(
+        tn.RAW_TRANSACTIONS,
+        schema.TRANSACTIONS,
+        "Transactions with their receipt_* fields (crypto_ethereum.transactions columns).",
+        ("hash", "block_number", "from_address", "to_address", "value", "receipt_status"),
+        ("eth_getBlockByNumber", "eth_getBlockReceipts"),
+        _transactions,
+    ),
+    RawTable(
+        tn.RAW_LOGS,
+        schema.LOGS,
+        "Event logs of the range's receipts (crypto_ethereum.logs columns).",
+        ("block_number", "log_index", "transaction_hash", "address", "topics"),
+        ("eth_getBlockReceipts",),
+        _logs,
+    ),
+    RawTable(
+        tn.TOKEN_TRANSFERS,
+        schema.TOKEN_TRANSFERS,
+        "ERC-20 and ERC-721 Transfer events (token_standard); uint256 values exact as strings.",
+        ("block_number", "token_address", "from_address", "to_address", "value", "token_standard"),
+        ("eth_getBlockReceipts",),
+        _token_transfers,
+    ),
+)
+RAW_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES)
+SCHEMAS: dict[str, pa.Schema] = {t.name: t.schema for t in RAW_TABLES}
+
+
+def map_all(responses: RangeResponses, tables: tuple[RawTable, ...] = RAW_TABLES) -> dict[str, pa.Table]:
+    """Every table's rows from one span's answers, mapped in registry order (a table may use earlier ones)."""
+    mapped: dict[str, pa.Table] = {}
+    for t in tables:
+        table = t.map(responses, mapped)
+        if not table.schema.equals(t.schema):
+            raise TypeError(f"the mapper of {t.name} returned columns {table.schema.names}, not its schema's")
+        mapped[t.name] = table
+    return mapped
