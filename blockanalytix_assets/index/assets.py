@@ -9,7 +9,7 @@ from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
 from blockanalytix_assets.resources import StorageResource
 
 A = dg.AutomationCondition
-# A new manifest version rebuilds every node, so Dagster shows the trees stale (code version) until then.
+# A new manifest version is rewritten by the next full update, so Dagster shows the trees stale until then.
 TREE_VERSION = str(MANIFEST_VERSION)
 # Unpartitioned over a partitioned dep: run after any range of the dep lands, one run at a time. Plain eager()
 # would wait until every range of the dep exists (AllPartitionMapping); a run folds in every range new since.

@@ -34,9 +34,9 @@ from blockanalytix_assets.index.spec import Part, TreeSpec
 from blockanalytix_assets.ranges import format_key, parse_key
 from blockanalytix_assets.storage import Storage
 
-MANIFEST = ROOT
+MANIFEST, MANIFEST_VERSION = ROOT, VERSION
 CHUNK_ROWS = 2_000_000
-__all__ = ["MANIFEST", "Part", "RunTree", "TreeSpec", "parts_for_key", "range_index"]
+__all__ = ["MANIFEST", "MANIFEST_VERSION", "Part", "RunTree", "TreeSpec", "parts_for_key", "range_index"]
 
 
 class RunTree:
