@@ -24,6 +24,7 @@ BENCHES = (
                               "classifier_train_samples_per_s")),
     ("bench_serving", True, ("ranges", "update_median_s", "update_amortised_s", "tx_lookup_p95_ms", "address_p95_ms",
                              "server_peak_rss_mb", "concurrent_errors", "disk_gb")),
+    ("bench_tree_updates", True, ("median_ratio_largest_to_smallest", "meets_target")),
     ("bench_train_device", False, ("backend", "epoch_s_batch_512", "train_samples_per_s_batch_512",
                                    "epoch_s_batch_4096", "train_samples_per_s_batch_4096")),
 )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import numpy as np
@@ -53,3 +54,12 @@ def test_harness_runs_end_to_end(tmp_path) -> None:
     assert api["answers"]["address_heavy"]["active_ranges"] == 10
     assert set(fig["updates"]) == {"10"} and fig["disk_mb"]["total"] > 0
     assert set(fig["checks"]) >= {"address_p95_ms", "update_median_s"}
+
+
+def test_tree_update_benchmark_runs_on_small_stores(tmp_path) -> None:
+    from blockanalytix_tests.benchmarks import bench_tree_updates
+
+    doc = bench_tree_updates.bench([10, 20], rounds=3, work=str(tmp_path))
+    assert set(doc["by_ranges"]) == {"10", "20"} and doc["rounds"] == 3
+    assert all(f["median_ms"] > 0 and f["p90_ms"] >= f["median_ms"] for f in doc["by_ranges"].values())
+    assert len(os.listdir(tmp_path / "n20" / "address_activity")) == 23
