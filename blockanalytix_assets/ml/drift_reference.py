@@ -85,16 +85,14 @@ def run_partitions(run) -> list[str]:  # noqa: ANN001 (an mlflow Run)
 def champion(tracking_uri: str, model_name: str) -> Champion | None:
     """The model's `champion` version and its training partitions; None when it has no champion."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    try:
-        version = client.get_model_version_by_alias(model_name, "champion")
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
-    return Champion(model_name, str(version.version), run_partitions(client.get_run(version.run_id)))
+    from blockanalytix_assets.ml.champions import champion_version
+
+    version = champion_version(model_name, tracking_uri)
+    if version is None:
+        return None
+    run = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).get_run(version.run_id)
+    return Champion(model_name, str(version.version), run_partitions(run))
 
 
 def sample(table: pa.Table, rows: int, seed: str) -> pa.Table:
