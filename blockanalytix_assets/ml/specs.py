@@ -70,10 +70,16 @@ class ModelSpec:
             "batch_size": self.batch_size,
             "patience": self.patience,
             "builder": f"{self.builder.module}.{self.builder.name}",
-            "trainer": f"{self.trainer.__module__}.{self.trainer.__qualname__}",
+            "trainer": _name(self.trainer),
         }
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
         return f"{self.version}-{digest}"
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    """module.qualname of a function, or of the class of a callable object."""
+    named = fn if hasattr(fn, "__qualname__") else type(fn)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 MODELS: tuple[ModelSpec, ...] = (

@@ -10,9 +10,8 @@ import pytest
 
 from blockanalytix_assets.definitions import build_definitions
 from blockanalytix_assets.ml.specs import MODELS, model
-from blockanalytix_assets.ml.synthetic import synthetic_world
-from blockanalytix_assets.resources import MlflowResource, StorageResource
-from blockanalytix_assets.storage import Storage
+from blockanalytix_assets.ml.synthetic import stored_world
+from blockanalytix_assets.resources import MlflowResource
 
 pytestmark = pytest.mark.integration
 
@@ -23,12 +22,10 @@ def _events(sensor: dg.SensorDefinition, context: dg.SensorEvaluationContext) ->
     return {e.asset_key.to_user_string(): e for e in events}
 
 
-def test_a_throwaway_spec_trains_registers_and_is_watched(tmp_path, mlflow_server):
-    parts, labels = synthetic_world(n_partitions=2, rows_per_partition=600, seed=9)
-    store = Storage(str(tmp_path / "data"))
-    for key, table in parts.items():
-        store.write("transaction_features", key, table)
-    store.write("address_labels", "all", labels)
+def test_a_throwaway_spec_trains_registers_and_is_watched(tmp_path, mlflow_server, monkeypatch):
+    store, _, _ = stored_world(str(tmp_path / "data"), n_partitions=2, rows_per_partition=600, seed=9)
+    monkeypatch.setenv("BLOCKANALYTIX_STORAGE", store.root)  # the local Definitions' resources read these
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     spec = dataclasses.replace(
         model("anomaly_classifier"),
         asset="throwaway_classifier",
@@ -37,12 +34,10 @@ def test_a_throwaway_spec_trains_registers_and_is_watched(tmp_path, mlflow_serve
         batch_size=128,
     )
     defs = build_definitions("local", models=(*MODELS, spec))
-    mlflow_resource = MlflowResource(tracking_uri=mlflow_server, experiment_name="throwaway-test")
-    resources = {"storage": StorageResource(root=store.root), "mlflow": mlflow_resource}
     instance = dg.DagsterInstance.ephemeral()
     config = {"ops": {"throwaway_classifier": {"config": {"window_ranges": 2, "epochs": 1}}}}
-    result = dg.materialize(
-        [defs.resolve_assets_def("throwaway_classifier")], resources=resources, instance=instance, run_config=config
+    result = defs.resolve_job_def("training_job").execute_in_process(
+        config, instance=instance, asset_selection=[dg.AssetKey("throwaway_classifier")]
     )
     mat = result.asset_materializations_for_node("throwaway_classifier")[0]
     assert mat.metadata["model_version"].value == "1" and mat.metadata["champion_promoted"].value is True
@@ -55,7 +50,9 @@ def test_a_throwaway_spec_trains_registers_and_is_watched(tmp_path, mlflow_serve
     assert run.data.params["batch_size"] == "128" and run.data.params["hidden"] == "(8,)"
 
     sensor = defs.get_repository_def().get_sensor_def("champion_alias_sensor")
-    context = dg.build_sensor_context(instance=instance, resources={"mlflow": mlflow_resource})
+    context = dg.build_sensor_context(
+        instance=instance, resources={"mlflow": MlflowResource(tracking_uri=mlflow_server)}
+    )
     assert "throwaway_classifier" not in _events(sensor, context)  # Dagster recorded this champion already
     again = client.create_model_version("throwaway-clf", f"runs:/{run.info.run_id}/model", run.info.run_id)
     client.set_registered_model_alias("throwaway-clf", "champion", again.version)  # moved by hand, as in the UI

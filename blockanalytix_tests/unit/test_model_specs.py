@@ -24,6 +24,11 @@ def test_every_spec_builds_its_model_from_its_params():
         assert built.name == spec.asset  # the builders name their models after the asset
 
 
+class _Trainer:
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def test_code_version_changes_with_settings_and_version_only():
     spec = model("anomaly_classifier")
     assert dataclasses.replace(spec).code_version == spec.code_version
@@ -33,6 +38,7 @@ def test_code_version_changes_with_settings_and_version_only():
         dataclasses.replace(spec, patience=3),
         dataclasses.replace(spec, version="2"),
         dataclasses.replace(spec, builder=model("address_risk_model").builder),
+        dataclasses.replace(spec, trainer=_Trainer()),  # a callable object (tests' fakes) names its class
     ]
     assert len({spec.code_version, *(c.code_version for c in changed)}) == 1 + len(changed)
     assert len({s.asset for s in MODELS}) == len({s.registered_name for s in MODELS}) == len(MODELS)
