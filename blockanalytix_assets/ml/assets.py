@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.k8s_config import SCORING_K8S_CONFIG
 from blockanalytix_assets.ml.specs import LABELS_ASSET, model, model_assets
 from blockanalytix_assets.partitions import block_ranges
@@ -12,7 +13,7 @@ from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 
 SCORING_TAGS = {"dagster-k8s/config": SCORING_K8S_CONFIG}
-SCORED_TRANSACTIONS = ("anomaly_scores", "transaction_clusters")  # score_partition's two tables, in its order
+SCORED_TRANSACTIONS = (tn.ANOMALY_SCORES, tn.TRANSACTION_CLUSTERS)  # score_partition's two tables, in its order
 SCORE_PREVIEW = [
     "hash",
     "anomaly_score",
@@ -98,28 +99,28 @@ SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6)
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "anomaly_scores",
+            tn.ANOMALY_SCORES,
             description="Per-tx champion scores, rank, cluster, top-3 features.",
             group_name="ml",
             kinds={"parquet", "keras"},
             automation_condition=SCORING_CONDITION,
             freshness_policy=SCORES_FRESHNESS,
             deps=[
-                "transaction_features",
-                "cleaned_transactions",
+                tn.TRANSACTION_FEATURES,
+                tn.CLEANED_TRANSACTIONS,
                 LABELS_ASSET,
                 "anomaly_classifier",
                 "transaction_autoencoder",
             ],
         ),
         dg.AssetSpec(
-            "transaction_clusters",
+            tn.TRANSACTION_CLUSTERS,
             description="k-means cluster and 2-D embedding of each tx.",
             group_name="ml",
             kinds={"parquet", "keras"},
             automation_condition=SCORING_CONDITION,
             freshness_policy=SCORES_FRESHNESS,
-            deps=["transaction_features", LABELS_ASSET, "transaction_autoencoder"],
+            deps=[tn.TRANSACTION_FEATURES, LABELS_ASSET, "transaction_autoencoder"],
         ),
     ],
     partitions_def=block_ranges,
@@ -161,14 +162,14 @@ def _score_range(store, key: str, models, labels, selected: set[str], versions: 
     t0 = time.perf_counter()
     tables = dict(zip(SCORED_TRANSACTIONS, score_partition(store, key, models, labels), strict=True))
     store.write_all(key, {asset: tables[asset] for asset in selected})
-    scores = tables["anomaly_scores"]
+    scores = tables[tn.ANOMALY_SCORES]
     above = int(pc.sum(pc.greater_equal(scores["anomaly_score"], scores["threshold"])).as_py() or 0)
     metrics = {"rows": scores.num_rows, "above_threshold": above, "seconds": time.perf_counter() - t0}
     return tables, log_scoring_run(key, versions, metrics)
 
 
 @dg.asset(
-    deps=["address_features", LABELS_ASSET, "address_risk_model"],
+    deps=[tn.ADDRESS_FEATURES, LABELS_ASSET, "address_risk_model"],
     partitions_def=block_ranges,
     group_name="ml",
     kinds={"parquet", "keras"},
@@ -189,9 +190,9 @@ def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResou
     by_range: dict[str, dict] = {}
     for key in sorted(context.partition_keys):
         t0 = time.perf_counter()
-        table = score_addresses(store.read("address_features", key), champ.model, champ.aux, champ.version, labels)
-        store.write("address_risk_scores", key, table)
+        table = score_addresses(store.read(tn.ADDRESS_FEATURES, key), champ.model, champ.aux, champ.version, labels)
+        store.write(tn.ADDRESS_RISK_SCORES, key, table)
         by_range[key] = _range_figures(table)
         context.log.info(f"{key}: scored {table.num_rows} addresses")
-    meta = _scored(mlflow, [champ], store, "address_risk_scores", key, table, time.perf_counter() - t0)
+    meta = _scored(mlflow, [champ], store, tn.ADDRESS_RISK_SCORES, key, table, time.perf_counter() - t0)
     return dg.MaterializeResult(metadata={**meta, **_run_figures(by_range)})

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.storage import Storage
 
@@ -138,10 +139,10 @@ def feature_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) 
     """transaction_features of the champion's training window (sampled); None when none of it is stored."""
 
     def load() -> Reference | None:
-        table, found = read_sampled(store, "transaction_features", champ.partitions, list(FEATURE_COLUMNS), rows)
+        table, found = read_sampled(store, tn.TRANSACTION_FEATURES, champ.partitions, list(FEATURE_COLUMNS), rows)
         return None if table is None else Reference(champ, found, table)
 
-    return _cached(("transaction_features", store.root, champ.label, tuple(champ.partitions), rows), load)
+    return _cached((tn.TRANSACTION_FEATURES, store.root, champ.label, tuple(champ.partitions), rows), load)
 
 
 def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) -> Reference | None:
@@ -149,7 +150,7 @@ def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) ->
 
     def load() -> Reference | None:
         cols = ["anomaly_score", "classifier_version"]
-        table, found = read_sampled(store, "anomaly_scores", champ.partitions, cols, rows, ("classifier_version",))
+        table, found = read_sampled(store, tn.ANOMALY_SCORES, champ.partitions, cols, rows, ("classifier_version",))
         if table is not None and "classifier_version" in table.column_names:
             # The window's ranges are re-scored a little after a promotion: until then they hold older scores.
             table = table.filter(pc.equal(table.column("classifier_version"), champ.version))
@@ -157,7 +158,7 @@ def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) ->
             return None
         return Reference(champ, found, table.select(["anomaly_score"]))
 
-    return _cached(("anomaly_scores", store.root, champ.label, tuple(champ.partitions), rows), load)
+    return _cached((tn.ANOMALY_SCORES, store.root, champ.label, tuple(champ.partitions), rows), load)
 
 
 def clear_cache() -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.storage import Storage
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from blockanalytix_assets.ml.tracked_run import RunResult
     from blockanalytix_assets.ml.training import Split
 
-LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
+LABELS_ASSET, LABELS_KEY = tn.ADDRESS_LABELS, "all"  # address_labels is stored at <root>/address_labels/all
 
 
 class MissingInputError(RuntimeError):
@@ -44,8 +45,8 @@ def window_split(store: Storage, table: str, window_ranges: int, val_fraction: f
     from blockanalytix_assets.ml.lineage import table_uri
 
     splitters = {
-        "transaction_features": (transaction_split, FEATURE_COLUMNS),
-        "address_features": (address_split, ADDRESS_FEATURE_COLUMNS),
+        tn.TRANSACTION_FEATURES: (transaction_split, FEATURE_COLUMNS),
+        tn.ADDRESS_FEATURES: (address_split, ADDRESS_FEATURE_COLUMNS),
     }
     if table not in splitters:
         raise ValueError(f"no training split for {table!r}; known: {', '.join(splitters)}")
@@ -98,7 +99,7 @@ def train_forecaster(
     from blockanalytix_assets.ml.forecasting import block_aggregates, forecaster_run
     from blockanalytix_assets.ml.lineage import table_uri
 
-    tables = read_window(store, "raw_blocks", window_ranges)
+    tables = read_window(store, tn.RAW_BLOCKS, window_ranges)
     cols = ["number", "base_fee_per_gas", "transaction_count"]
     blocks = pd.concat([t.select(cols).to_pandas() for t in tables.values()], ignore_index=True)
     return forecaster_run(
@@ -108,7 +109,7 @@ def train_forecaster(
         epochs,
         partitions=sorted(tables),
         bucket_blocks=bucket_blocks,
-        source=table_uri(store.root, "raw_blocks"),
+        source=table_uri(store.root, tn.RAW_BLOCKS),
         build=spec.builder,
         params=dict(spec.params),
         batch_size=spec.batch_size,
@@ -123,13 +124,13 @@ def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -
     from blockanalytix_assets.ml.scoring import align_amounts, score_transactions
 
     def amounts() -> pa.Table | None:
-        if not store.exists("cleaned_transactions", key):
+        if not store.exists(tn.CLEANED_TRANSACTIONS, key):
             return None
-        return store.read("cleaned_transactions", key, columns=["hash", "value_eth", "fee_eth"])
+        return store.read(tn.CLEANED_TRANSACTIONS, key, columns=["hash", "value_eth", "fee_eth"])
 
     with ThreadPoolExecutor(1) as pool:  # the two reads overlap: Parquet decoding releases the GIL
         cleaned = pool.submit(amounts)
-        features = store.read("transaction_features", key)
+        features = store.read(tn.TRANSACTION_FEATURES, key)
         cleaned = cleaned.result()
     value_eth = fee_eth = None
     if cleaned is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ml import pipeline
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ MODELS: tuple[ModelSpec, ...] = (
         asset="anomaly_classifier",
         registered_name="blockanalytix-anomaly-classifier",
         description="Keras MLP: P(tx touches a label).",
-        deps=("transaction_features", LABELS_ASSET),
+        deps=(tn.TRANSACTION_FEATURES, LABELS_ASSET),
         builder=builder("build_anomaly_classifier"),
         trainer=pipeline.train_supervised,
         batch_size=512,
@@ -103,7 +104,7 @@ MODELS: tuple[ModelSpec, ...] = (
         asset="transaction_autoencoder",
         registered_name="blockanalytix-transaction-autoencoder",
         description="Autoencoder + k-means + 2-D PCA.",
-        deps=("transaction_features", LABELS_ASSET),
+        deps=(tn.TRANSACTION_FEATURES, LABELS_ASSET),
         builder=builder("build_transaction_autoencoder"),
         trainer=pipeline.train_autoencoder,
         batch_size=256,
@@ -117,7 +118,7 @@ MODELS: tuple[ModelSpec, ...] = (
         asset="address_risk_model",
         registered_name="blockanalytix-address-risk",
         description="Keras MLP scoring addresses.",
-        deps=("address_features", LABELS_ASSET),
+        deps=(tn.ADDRESS_FEATURES, LABELS_ASSET),
         builder=builder("build_address_risk_model"),
         trainer=pipeline.train_supervised,
         batch_size=256,
@@ -127,7 +128,7 @@ MODELS: tuple[ModelSpec, ...] = (
         asset="activity_forecaster",
         registered_name="blockanalytix-activity-forecaster",
         description="GRU forecasting base fee and tx count vs last value.",
-        deps=("raw_blocks",),
+        deps=(tn.RAW_BLOCKS,),
         builder=builder("build_activity_forecaster"),
         trainer=pipeline.train_forecaster,
         batch_size=32,

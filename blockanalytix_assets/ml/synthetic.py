@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
 
@@ -93,6 +94,6 @@ def stored_world(root: str, **world: int) -> tuple[Storage, dict[str, pa.Table],
 
     store, (parts, labels) = Storage(root), synthetic_world(**world)
     for key, table in parts.items():
-        store.write("transaction_features", key, table)
+        store.write(tn.TRANSACTION_FEATURES, key, table)
     store.write(LABELS_ASSET, LABELS_KEY, labels)
     return store, parts, labels
