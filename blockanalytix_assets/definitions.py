@@ -17,6 +17,8 @@ from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable
 from blockanalytix_assets.ml import assets as ml_assets
 from blockanalytix_assets.ml import checks as ml_checks
 from blockanalytix_assets.ml import sensors as ml_sensors
+from blockanalytix_assets.ml.specs import MODELS, ModelSpec
+from blockanalytix_assets.ml.training_assets import training_assets
 from blockanalytix_assets.operations import jobs as ops_jobs
 from blockanalytix_assets.operations import schedules as ops_schedules
 from blockanalytix_assets.operations import sensors as ops_sensors
@@ -52,21 +54,30 @@ def _executor(deployment: str) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
-def build_definitions(deployment: str | None = None, raw_tables: Sequence[RawTable] = RAW_TABLES) -> dg.Definitions:
+def build_definitions(
+    deployment: str | None = None, raw_tables: Sequence[RawTable] = RAW_TABLES, models: Sequence[ModelSpec] = MODELS
+) -> dg.Definitions:
     """Definitions for `local` (one machine) or `k8s` (pods, S3, Postgres), from BLOCKANALYTIX_DEPLOYMENT.
 
-    raw_tables: the raw table registry raw_ingest writes (ingest/tables.py); tests pass one with an extra entry.
+    raw_tables: the raw table registry raw_ingest writes (ingest/tables.py); models: the model registry (ml/specs.py),
+    from which each training asset, its place in training_job and in champion_alias_sensor derive. Tests pass
+    either with an extra entry.
     """
     deployment = deployment or Settings.from_env().deployment
+    training_job = ops_schedules.build_training_job(models)
     return dg.Definitions(
-        assets=[ingest_assets.build_raw_ingest(tuple(raw_tables)), *dg.load_assets_from_modules(ASSET_MODULES)],
+        assets=[
+            ingest_assets.build_raw_ingest(tuple(raw_tables)),
+            *dg.load_assets_from_modules(ASSET_MODULES),
+            *training_assets(models),
+        ],
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
-        jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job, ops_schedules.training_job],
-        schedules=[ops_schedules.nightly_repair_schedule, ops_schedules.daily_retrain_schedule],
+        jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job, training_job],
+        schedules=[ops_schedules.nightly_repair_schedule, ops_schedules.build_retrain_schedule(training_job)],
         sensors=[
             ingest_sensors.chain_head_sensor,
             ops_sensors.run_failure_alert_sensor,
-            ml_sensors.champion_alias_sensor,
+            ml_sensors.champion_sensor(models),
             automation_sensor,
         ],
         resources=k8s_resources() if deployment == "k8s" else local_resources(),

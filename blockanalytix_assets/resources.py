@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
 
+from blockanalytix_assets.ml.specs import ModelSpec, model
 from blockanalytix_assets.settings import DEFAULT_RPC_URL, Settings
 from blockanalytix_assets.storage import Storage
 
@@ -52,6 +53,20 @@ class StorageResource(dg.ConfigurableResource):
         return Storage(self.root, s3_endpoint_url=self.s3_endpoint_url)
 
 
+# The per-model registry-name fields users already set in their configs; models added later have none and are
+# registered under their spec's registered_name.
+NAME_FIELDS = {
+    "anomaly_classifier": "classifier_model_name",
+    "transaction_autoencoder": "autoencoder_model_name",
+    "address_risk_model": "address_model_name",
+    "activity_forecaster": "forecaster_model_name",
+}
+
+
+def _name_field(asset: str) -> Any:
+    return Field(default=model(asset).registered_name, description=f"Registry name of {asset}.")
+
+
 class MlflowResource(dg.ConfigurableResource):
     """An MLflow tracking server and the names the pipeline registers models under."""
 
@@ -61,10 +76,15 @@ class MlflowResource(dg.ConfigurableResource):
         default="blockanalytix-scoring",
         description="Experiment holding the per-range scoring runs (and each range's report), apart from training.",
     )
-    classifier_model_name: str = Field(default="blockanalytix-anomaly-classifier", description="Registry name.")
-    autoencoder_model_name: str = Field(default="blockanalytix-transaction-autoencoder", description="Registry name.")
-    address_model_name: str = Field(default="blockanalytix-address-risk", description="Registry name.")
-    forecaster_model_name: str = Field(default="blockanalytix-activity-forecaster", description="Registry name.")
+    classifier_model_name: str = _name_field("anomaly_classifier")
+    autoencoder_model_name: str = _name_field("transaction_autoencoder")
+    address_model_name: str = _name_field("address_risk_model")
+    forecaster_model_name: str = _name_field("activity_forecaster")
+
+    def registered_name(self, spec: ModelSpec) -> str:
+        """The registry name of a model: its *_model_name field where it has one, else the spec's."""
+        field = NAME_FIELDS.get(spec.asset)
+        return getattr(self, field) if field else spec.registered_name
 
 
 class PipelineSettings(dg.ConfigurableResource):

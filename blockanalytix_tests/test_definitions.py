@@ -136,10 +136,9 @@ def test_asset_bodies_fit_on_a_screen():
         if not isinstance(assets_def.node_def, dg.OpDefinition):
             continue
         fn = assets_def.node_def.compute_fn.decorated_fn
-        if fn.__module__.startswith("blockanalytix_assets.ml."):
-            continue  # ml/ assets: the model registry (issue 13 item 1) brings them under the bar
         bodies[fn.__name__] = _body_lines(fn)
     assert {"raw_ingest", "cleaned_transactions", "address_labels_asset", "overview_report"} <= bodies.keys()
+    assert {"train", "score_transactions_asset", "address_risk_scores"} <= bodies.keys()  # ml/ (train: every model)
     assert {name: n for name, n in bodies.items() if n > 25} == {}
 
 
@@ -157,3 +156,41 @@ def test_versioned_logic_sets_code_versions():
         "transaction_index": str(MANIFEST_VERSION),
     }
     assert {name: graph.get(dg.AssetKey(name)).code_version for name in expected} == expected
+
+
+def test_a_new_model_spec_is_one_entry_in_the_registry():
+    """A throwaway spec becomes a training asset, a training_job member and a champion_alias_sensor model."""
+    import dataclasses
+
+    from blockanalytix_assets.ml.specs import LABELS_ASSET, MODELS, model
+
+    spec = dataclasses.replace(
+        model("address_risk_model"),
+        asset="throwaway_model",
+        registered_name="throwaway-model",
+        description="A model that exists only in this test.",
+        params={"hidden": (8,)},
+        gpu=False,
+    )
+    defs = build_definitions("k8s", models=(*MODELS, spec))
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("throwaway_model"))
+    assert {k.to_user_string() for k in node.parent_keys} == {"address_features", LABELS_ASSET}
+    assert node.code_version == spec.code_version != model("address_risk_model").code_version
+    assert node.group_name == "ml" and node.partitions_def is None
+    tags = defs.resolve_assets_def("throwaway_model").node_def.tags["dagster-k8s/config"]
+    assert "nvidia.com/gpu" not in str(tags)  # gpu=False: no GPU node
+    job = defs.resolve_job_def("training_job")
+    assert {"throwaway_model", *TRAINING} <= {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    sensor = defs.get_repository_def().get_sensor_def("champion_alias_sensor")
+    assert sensor.metadata["model_assets"].value == [*(s.asset for s in MODELS), "throwaway_model"]
+    assert dg.AssetKey("throwaway_model") not in build_definitions("local").resolve_asset_graph().get_all_asset_keys()
+
+
+def test_model_code_versions_follow_their_specs():
+    from blockanalytix_assets.ml.specs import MODELS
+
+    graph = build_definitions("local").resolve_asset_graph()
+    for spec in MODELS:
+        assert graph.get(dg.AssetKey(spec.asset)).code_version == spec.code_version
+    assert {spec.asset for spec in MODELS} == TRAINING

@@ -12,23 +12,14 @@ import pandas as pd
 
 from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml import specs
 from blockanalytix_assets.ml.evaluation import best_f1_threshold, pr_auc
 
 HELD_OUT_DIGITS = frozenset("cdef")
 ID_COLUMNS = {"unnamed_0", "index"}
-# Frozen address_risk_model settings, selected by 5-fold CV on the training accounts only
-# (blockanalytix_tests/evaluation/kaggle_cv.py, results/kaggle_cv.json); never tuned on the held-out accounts.
-# Chosen: 64-bin PLE alone (no z-score path), each feature's bins through its own 8-unit ReLU layer (PLE-linear
-# embeddings), no class weights (F1 at 0.5, like the tree).
-ACCOUNT_CONFIG: dict = {
-    "n_bins": 64,
-    "hidden": (128, 64),
-    "dropout": 0.2,
-    "zscore": False,
-    "embed": 8,
-    "epochs": 40,
-    "balanced": False,
-}
+# The address_risk_model architecture (ml/specs.py says how it was chosen) with its evaluation fit: 40 epochs and
+# no class weights (F1 at 0.5, like the tree).
+ACCOUNT_CONFIG: dict = {**specs.model("address_risk_model").params, "epochs": 40, "balanced": False}
 
 
 def is_held_out(addresses: pd.Series) -> np.ndarray:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 from pydantic import Field
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.ingest.checks import _metadata, _target
 from blockanalytix_assets.ml import drift_reference as ref
@@ -85,7 +86,7 @@ def _verdict(report: DriftReport, reference: ref.Reference, key: str, what: str)
 
 
 @dg.asset_check(
-    asset="transaction_features",
+    asset=tn.TRANSACTION_FEATURES,
     partitions_def=block_ranges,
     description="PSI of each feature against the classifier champion's training window; warns above max_psi.",
 )
@@ -107,7 +108,7 @@ def transaction_features_drift(
 
 
 @dg.asset_check(
-    asset="anomaly_scores",
+    asset=tn.ANOMALY_SCORES,
     partitions_def=block_ranges,
     description="PSI of anomaly_score against the scores of the champion's training window; warns above max_psi.",
 )

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.storage import Storage
 
@@ -85,16 +86,14 @@ def run_partitions(run) -> list[str]:  # noqa: ANN001 (an mlflow Run)
 def champion(tracking_uri: str, model_name: str) -> Champion | None:
     """The model's `champion` version and its training partitions; None when it has no champion."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    try:
-        version = client.get_model_version_by_alias(model_name, "champion")
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
-    return Champion(model_name, str(version.version), run_partitions(client.get_run(version.run_id)))
+    from blockanalytix_assets.ml.champions import champion_version
+
+    version = champion_version(model_name, tracking_uri)
+    if version is None:
+        return None
+    run = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).get_run(version.run_id)
+    return Champion(model_name, str(version.version), run_partitions(run))
 
 
 def sample(table: pa.Table, rows: int, seed: str) -> pa.Table:
@@ -140,10 +139,10 @@ def feature_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) 
     """transaction_features of the champion's training window (sampled); None when none of it is stored."""
 
     def load() -> Reference | None:
-        table, found = read_sampled(store, "transaction_features", champ.partitions, list(FEATURE_COLUMNS), rows)
+        table, found = read_sampled(store, tn.TRANSACTION_FEATURES, champ.partitions, list(FEATURE_COLUMNS), rows)
         return None if table is None else Reference(champ, found, table)
 
-    return _cached(("transaction_features", store.root, champ.label, tuple(champ.partitions), rows), load)
+    return _cached((tn.TRANSACTION_FEATURES, store.root, champ.label, tuple(champ.partitions), rows), load)
 
 
 def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) -> Reference | None:
@@ -151,7 +150,7 @@ def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) ->
 
     def load() -> Reference | None:
         cols = ["anomaly_score", "classifier_version"]
-        table, found = read_sampled(store, "anomaly_scores", champ.partitions, cols, rows, ("classifier_version",))
+        table, found = read_sampled(store, tn.ANOMALY_SCORES, champ.partitions, cols, rows, ("classifier_version",))
         if table is not None and "classifier_version" in table.column_names:
             # The window's ranges are re-scored a little after a promotion: until then they hold older scores.
             table = table.filter(pc.equal(table.column("classifier_version"), champ.version))
@@ -159,7 +158,7 @@ def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) ->
             return None
         return Reference(champ, found, table.select(["anomaly_score"]))
 
-    return _cached(("anomaly_scores", store.root, champ.label, tuple(champ.partitions), rows), load)
+    return _cached((tn.ANOMALY_SCORES, store.root, champ.label, tuple(champ.partitions), rows), load)
 
 
 def clear_cache() -> None:

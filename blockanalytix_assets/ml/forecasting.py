@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import mlflow
+import keras
 import numpy as np
 import pandas as pd
 
-from blockanalytix_assets.ml import lineage, registry, tracking
+from blockanalytix_assets.ml import lineage, tracking
 from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml.training import RunResult
+from blockanalytix_assets.ml.tracked_run import Fitted, RunResult, timed_fit, tracked_run
 
 SERIES = ["base_fee_gwei", "tx_count"]
 
@@ -50,8 +51,12 @@ def forecast_report(y_true_log: np.ndarray, y_pred_log: np.ndarray) -> dict[str,
 def forecaster_run(
     model_name: str,
     aggregates: pd.DataFrame,
-    window: int = 8,
-    epochs: int = 50,
+    window: int,
+    epochs: int,
+    *,
+    build: Callable[..., keras.Model],
+    params: Mapping[str, Any],
+    batch_size: int,
     val_fraction: float = 0.25,
     partitions: list[str] | None = None,
     bucket_blocks: int | None = None,
@@ -63,67 +68,40 @@ def forecaster_run(
     if len(x) - n_val < 2:
         raise ValueError(f"only {len(x)} forecast windows: add ranges or lower bucket_blocks/window")
     x_tr, y_tr, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
-    with mlflow.start_run(run_name="activity_forecaster") as run:
-        mlflow.set_tags(tracking.standard_tags("activity_forecaster", None, partitions))
-        spec = f"bucket{bucket_blocks}-window{window}"
-        keys = partitions or []
+    run_params = {
+        "window": window,
+        "epochs": epochs,
+        "bucket_blocks": bucket_blocks,
+        **params,
+        "n_train": len(x_tr),
+        "n_val": len(x_val),
+        "series": ",".join(SERIES),
+    }
+
+    def fit(run_id: str) -> Fitted:
+        spec, keys = f"bucket{bucket_blocks}-window{window}", partitions or []
         lineage.log_inputs(
             {
                 "training": lineage.table_dataset(x_tr, y_tr, source, keys, list(SERIES), spec),
                 "validation": lineage.table_dataset(x_val, y_val, source, keys, list(SERIES), spec),
             }
         )
-        mlflow.log_params(
-            {
-                "window": window,
-                "epochs": epochs,
-                "bucket_blocks": bucket_blocks,
-                "units": 16,
-                "n_train": len(x_tr),
-                "n_val": len(x_val),
-                "series": ",".join(SERIES),
-            }
-        )
-        model = M.build_activity_forecaster(window, len(SERIES), x_train=x_tr)
-        t0 = time.perf_counter()
-        model.fit(
-            x_tr,
-            y_tr,
-            epochs=epochs,
-            batch_size=32,
-            verbose=0,
-            validation_data=(x_val, y_val),
-            callbacks=[tracking.EpochLogger()],
-        )
-        seconds = time.perf_counter() - t0
+        model = build(window, len(SERIES), x_train=x_tr, **params)
+        fit_args = {"epochs": epochs, "batch_size": batch_size, "validation_data": (x_val, y_val)}
+        _, seconds, sps = timed_fit(model, x_tr, y_tr, len(x_tr), **fit_args)
         report = forecast_report(y_val, M.predict_big(model, x_val))
         naive = forecast_report(y_val, x_val[:, -1, :])
-        tracking.log_metrics("val_", report)
         tracking.log_metrics("naive_val_", naive)
         # Skill vs the last value; undefined (not logged) for a flat series the naive forecast gets exactly right.
         skill = {f"skill_{s}": 1.0 - report[f"mae_{s}"] / naive[f"mae_{s}"] for s in SERIES if naive[f"mae_{s}"] > 0}
-        tracking.log_metrics("val_", skill)
-        mlflow.log_metrics({"train_seconds": seconds})
-        mlflow.log_dict({"series": SERIES, "window": window, "bucket_blocks": bucket_blocks}, registry.AUX_ARTIFACT)
-        info = tracking.log_keras_model(model, x_tr)
-        version = registry.register(info.model_uri, model_name)
+        aux = {"series": SERIES, "window": window, "bucket_blocks": bucket_blocks}
         candidate = float(np.mean(list(report.values())))
 
-        def score_champion(uri: str) -> float:
-            try:
-                champ = mlflow.keras.load_model(uri)
-                return float(np.mean(list(forecast_report(y_val, M.predict_big(champ, x_val)).values())))
-            except ValueError:
-                return float("nan")
+        def score_champion(champ: keras.Model) -> float:
+            return float(np.mean(list(forecast_report(y_val, M.predict_big(champ, x_val)).values())))
 
-        gate = registry.promote_if_better(model_name, version.version, candidate, score_champion, "val_mae", False)
-    return RunResult(
-        run.info.run_id,
-        run.info.experiment_id,
-        str(version.version),
-        gate["promoted"],
-        gate["decision"],
-        {**report, **skill},
-        naive,
-        seconds=seconds,
-    )
+        figures = {**report, **skill}
+        return Fitted(model, x_tr, figures, aux, "val_mae", candidate, score_champion, False, seconds, sps, naive)
+
+    tags = tracking.standard_tags("activity_forecaster", None, partitions)
+    return tracked_run("activity_forecaster", model_name, tags, run_params, fit)

@@ -20,13 +20,6 @@ from blockanalytix_assets.ml.layers import (  # noqa: F401  (re-exported: builde
 
 SEED = 42
 
-# anomaly_classifier settings (pipeline, devnet cross-seed evaluation, benchmarks):
-# an 8-bin quantile PLE into a 64-32 MLP; batches of at most 512 and patience 10 so that early stopping on val
-# PR-AUC does not end a run before it has taken enough steps (the demo window has ~9k training rows).
-CLASSIFIER_PARAMS: dict = {"hidden": (64, 32), "dropout": 0.1, "learning_rate": 3e-3, "n_bins": 8}
-CLASSIFIER_MAX_BATCH = 512
-CLASSIFIER_PATIENCE = 10
-
 
 def set_seed(seed: int = SEED) -> None:
     """Fix Python, numpy and backend seeds so that training is repeatable."""

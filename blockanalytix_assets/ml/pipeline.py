@@ -1,18 +1,21 @@
-"""Storage-level training and scoring steps the ML assets call (plain Python, no Dagster)."""
+"""Storage-level training and scoring steps the ML assets call (plain Python, no Dagster; TensorFlow on call only)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 
-from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml.lineage import table_uri
-from blockanalytix_assets.ml.models import CLASSIFIER_MAX_BATCH, CLASSIFIER_PARAMS, CLASSIFIER_PATIENCE
-from blockanalytix_assets.ml.training import RunResult, window_keys
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.storage import Storage
 
-LABELS_ASSET, LABELS_KEY = "address_labels", "all"  # address_labels is stored at <root>/address_labels/all
-ADDRESS_BATCH = 256  # default training batch (the classifier's is in models.py, the autoencoder's in unsupervised.py)
+if TYPE_CHECKING:
+    from blockanalytix_assets.ml.specs import ModelSpec
+    from blockanalytix_assets.ml.tracked_run import RunResult
+    from blockanalytix_assets.ml.training import Split
+
+LABELS_ASSET, LABELS_KEY = tn.ADDRESS_LABELS, "all"  # address_labels is stored at <root>/address_labels/all
 
 
 class MissingInputError(RuntimeError):
@@ -26,43 +29,55 @@ def read_labels(store: Storage) -> pa.Table | None:
 
 def read_window(store: Storage, asset: str, window_ranges: int) -> dict[str, pa.Table]:
     """The latest `window_ranges` partitions of an asset, keyed by partition key."""
+    from blockanalytix_assets.ml.training import window_keys
+
     keys = store.keys(asset)
     if not keys:
         raise MissingInputError(f"no {asset} partitions yet: materialise {asset} for some block ranges first")
     return {k: store.read(asset, k) for k in window_keys(keys, window_ranges)}
 
 
-def _transaction_window_split(store: Storage, window_ranges: int, val_fraction: float):
-    """The latest transaction_features window with labels, split by block order (shared by both tx models)."""
+def window_split(store: Storage, table: str, window_ranges: int, val_fraction: float) -> Split:
+    """The latest window of a feature table with labels, split by block order (earlier ranges train)."""
+    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
     from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
-    from blockanalytix_assets.ml.data import transaction_split
+    from blockanalytix_assets.ml.data import address_split, transaction_split
+    from blockanalytix_assets.ml.lineage import table_uri
 
-    tables = read_window(store, "transaction_features", window_ranges)
-    split = transaction_split(tables, read_labels(store), list(FEATURE_COLUMNS), val_fraction)
-    split.source = table_uri(store.root, "transaction_features")  # logged as the runs' input (ml.lineage)
+    splitters = {
+        tn.TRANSACTION_FEATURES: (transaction_split, FEATURE_COLUMNS),
+        tn.ADDRESS_FEATURES: (address_split, ADDRESS_FEATURE_COLUMNS),
+    }
+    if table not in splitters:
+        raise ValueError(f"no training split for {table!r}; known: {', '.join(splitters)}")
+    split_fn, columns = splitters[table]
+    split = split_fn(read_window(store, table, window_ranges), read_labels(store), list(columns), val_fraction)
+    split.source = table_uri(store.root, table)  # logged as the runs' input (ml.lineage)
     return split
 
 
-def train_classifier(
+def train_supervised(
     store: Storage,
+    spec: ModelSpec,
     model_name: str,
     window_ranges: int,
     epochs: int,
     val_fraction: float = 0.25,
     batch_size: int | None = None,
 ) -> RunResult:
-    """anomaly_classifier on transaction_features + address_labels, beside its tree baseline."""
+    """A Keras binary classifier (spec.builder) on its feature table + address_labels, beside a tree baseline."""
     from blockanalytix_assets.ml.training import supervised_run
 
-    split = _transaction_window_split(store, window_ranges, val_fraction)
-    params = {**{k: str(v) for k, v in CLASSIFIER_PARAMS.items()}, "window_ranges": window_ranges}
-    build = lambda x: M.build_anomaly_classifier(x, **CLASSIFIER_PARAMS)  # noqa: E731
-    batch = batch_size or CLASSIFIER_MAX_BATCH
-    return supervised_run("anomaly_classifier", model_name, build, split, params, epochs, batch, CLASSIFIER_PATIENCE)
+    split = window_split(store, spec.deps[0], window_ranges, val_fraction)
+    params = {**{k: str(v) for k, v in spec.params.items()}, "window_ranges": window_ranges}
+    build = lambda x: spec.builder(x, **spec.params)  # noqa: E731
+    batch = batch_size or spec.batch_size
+    return supervised_run(spec.asset, model_name, build, split, params, epochs, batch, spec.patience)
 
 
 def train_autoencoder(
     store: Storage,
+    spec: ModelSpec,
     model_name: str,
     window_ranges: int,
     epochs: int,
@@ -70,42 +85,21 @@ def train_autoencoder(
     batch_size: int | None = None,
 ) -> RunResult:
     """transaction_autoencoder with its k-means clusters and 2-D projection."""
-    from blockanalytix_assets.ml.unsupervised import AUTOENCODER_BATCH, autoencoder_run
+    from blockanalytix_assets.ml.unsupervised import autoencoder_run
 
-    split = _transaction_window_split(store, window_ranges, val_fraction)
-    return autoencoder_run(model_name, split, epochs, batch_size=batch_size or AUTOENCODER_BATCH)
-
-
-def train_address_model(
-    store: Storage,
-    model_name: str,
-    window_ranges: int,
-    epochs: int,
-    val_fraction: float = 0.25,
-    batch_size: int | None = None,
-) -> RunResult:
-    """address_risk_model on address_features + address_labels, beside its tree baseline."""
-    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
-    from blockanalytix_assets.ml.accounts import ACCOUNT_CONFIG, FIT_KEYS
-    from blockanalytix_assets.ml.data import address_split
-    from blockanalytix_assets.ml.training import supervised_run
-
-    tables = read_window(store, "address_features", window_ranges)
-    split = address_split(tables, read_labels(store), list(ADDRESS_FEATURE_COLUMNS), val_fraction)
-    split.source = table_uri(store.root, "address_features")
-    arch = {k: v for k, v in ACCOUNT_CONFIG.items() if k not in FIT_KEYS}  # the evaluate-accounts architecture
-    params = {**{k: str(v) for k, v in arch.items()}, "window_ranges": window_ranges}
-    build = lambda x: M.build_address_risk_model(x, **arch)  # noqa: E731
-    return supervised_run("address_risk_model", model_name, build, split, params, epochs, batch_size or ADDRESS_BATCH)
+    split = window_split(store, spec.deps[0], window_ranges, val_fraction)
+    batch = batch_size or spec.batch_size
+    return autoencoder_run(model_name, split, epochs, dict(spec.params), batch, spec.patience, spec.builder)
 
 
 def train_forecaster(
-    store: Storage, model_name: str, window_ranges: int, epochs: int, bucket_blocks: int, window: int
+    store: Storage, spec: ModelSpec, model_name: str, window_ranges: int, epochs: int, bucket_blocks: int, window: int
 ) -> RunResult:
     """activity_forecaster on per-bucket aggregates of raw_blocks."""
     from blockanalytix_assets.ml.forecasting import block_aggregates, forecaster_run
+    from blockanalytix_assets.ml.lineage import table_uri
 
-    tables = read_window(store, "raw_blocks", window_ranges)
+    tables = read_window(store, tn.RAW_BLOCKS, window_ranges)
     cols = ["number", "base_fee_per_gas", "transaction_count"]
     blocks = pd.concat([t.select(cols).to_pandas() for t in tables.values()], ignore_index=True)
     return forecaster_run(
@@ -115,7 +109,10 @@ def train_forecaster(
         epochs,
         partitions=sorted(tables),
         bucket_blocks=bucket_blocks,
-        source=table_uri(store.root, "raw_blocks"),
+        source=table_uri(store.root, tn.RAW_BLOCKS),
+        build=spec.builder,
+        params=dict(spec.params),
+        batch_size=spec.batch_size,
     )
 
 
@@ -127,24 +124,16 @@ def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -
     from blockanalytix_assets.ml.scoring import align_amounts, score_transactions
 
     def amounts() -> pa.Table | None:
-        if not store.exists("cleaned_transactions", key):
+        if not store.exists(tn.CLEANED_TRANSACTIONS, key):
             return None
-        return store.read("cleaned_transactions", key, columns=["hash", "value_eth", "fee_eth"])
+        return store.read(tn.CLEANED_TRANSACTIONS, key, columns=["hash", "value_eth", "fee_eth"])
 
     with ThreadPoolExecutor(1) as pool:  # the two reads overlap: Parquet decoding releases the GIL
         cleaned = pool.submit(amounts)
-        features = store.read("transaction_features", key)
+        features = store.read(tn.TRANSACTION_FEATURES, key)
         cleaned = cleaned.result()
     value_eth = fee_eth = None
     if cleaned is not None:
         value_eth, fee_eth = align_amounts(features.column("hash"), cleaned)
     scores, clusters = score_transactions(features, models, labels, value_eth, fee_eth)
     return with_summary(scores), clusters  # the footer summary lets the API list ranges without reading rows
-
-
-TRAINERS = {
-    "anomaly_classifier": train_classifier,
-    "transaction_autoencoder": train_autoencoder,
-    "address_risk_model": train_address_model,
-    "activity_forecaster": train_forecaster,
-}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.ml import drift_reference as ref
 from blockanalytix_assets.ml.drift import DEFAULT_BINS, DEFAULT_THRESHOLD, DriftReport, feature_drift, score_drift
@@ -61,7 +62,7 @@ def features_drift(
     reference = ref.feature_reference(store, champ, rows)
     if reference is None:
         return None, None, f"none of {champ.label}'s training ranges is stored: no reference"
-    current = ref.sample(store.read("transaction_features", key, columns=FEATURE_COLUMNS), rows, key)
+    current = ref.sample(store.read(tn.TRANSACTION_FEATURES, key, columns=FEATURE_COLUMNS), rows, key)
     return feature_drift(reference.table, current, FEATURE_COLUMNS, threshold, bins), reference, None
 
 
@@ -73,7 +74,7 @@ def scores_drift(
     if reference is None:
         return None, None, f"{champ.label}'s training ranges have no anomaly_scores by it yet: no reference"
     cols = ["anomaly_score", "classifier_version"]
-    current = store.read("anomaly_scores", key, columns=cols, optional=("classifier_version",))
+    current = store.read(tn.ANOMALY_SCORES, key, columns=cols, optional=("classifier_version",))
     if "classifier_version" in current.column_names:
         current = current.filter(pc.equal(current.column("classifier_version"), champ.version))
     if not current.num_rows:

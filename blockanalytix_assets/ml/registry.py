@@ -12,17 +12,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from blockanalytix_assets.ingest.redact import redact_url
+from blockanalytix_assets.ml.champions import CHAMPION, RegistryError, champion_version
 
-CHAMPION = "champion"
 AUX_ARTIFACT = "scoring_aux.json"
 
 
 class NoChampionError(RuntimeError):
     """The registered model has no version under the `champion` alias."""
-
-
-class RegistryError(RuntimeError):
-    """The tracking server or model URI cannot be used (unreachable, malformed, missing artefact)."""
 
 
 @dataclass
@@ -42,20 +38,6 @@ class LoadedModel:
 
 def _client() -> MlflowClient:
     return MlflowClient(tracking_uri=mlflow.get_tracking_uri(), registry_uri=mlflow.get_registry_uri())
-
-
-def _not_found(exc: MlflowException) -> bool:
-    return exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE")
-
-
-def champion_version(name: str) -> Any | None:
-    """The ModelVersion under alias `champion`, or None when the model or alias does not exist."""
-    try:
-        return _client().get_model_version_by_alias(name, CHAMPION)
-    except MlflowException as exc:
-        if _not_found(exc):
-            return None
-        raise RegistryError(f"MLflow at {redact_url(mlflow.get_tracking_uri())} failed: {exc.message}") from None
 
 
 def register(model_uri: str, name: str) -> Any:

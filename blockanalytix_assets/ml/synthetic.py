@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ranges import format_key
+from blockanalytix_assets.storage import Storage
 
 
 def feature_columns() -> list[str]:
@@ -84,3 +86,14 @@ def synthetic_world(
         }
     )
     return parts, labels
+
+
+def stored_world(root: str, **world: int) -> tuple[Storage, dict[str, pa.Table], pa.Table]:
+    """synthetic_world(**world) written where the assets read it: transaction_features ranges and address_labels."""
+    from blockanalytix_assets.ml.pipeline import LABELS_ASSET, LABELS_KEY
+
+    store, (parts, labels) = Storage(root), synthetic_world(**world)
+    for key, table in parts.items():
+        store.write(tn.TRANSACTION_FEATURES, key, table)
+    store.write(LABELS_ASSET, LABELS_KEY, labels)
+    return store, parts, labels

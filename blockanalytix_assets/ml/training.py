@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,9 +10,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from blockanalytix_assets.ml import lineage, registry, tracking
+from blockanalytix_assets.ml import lineage, tracking
 from blockanalytix_assets.ml import models as M
 from blockanalytix_assets.ml.evaluation import safe_binary_report
+from blockanalytix_assets.ml.tracked_run import Fitted, RunResult, timed_fit, tracked_run
 
 REFERENCE_QUANTILES = 1001
 
@@ -84,22 +84,6 @@ def reference_quantiles(scores: np.ndarray) -> list[float]:
     return np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0, 1, REFERENCE_QUANTILES)).tolist()
 
 
-@dataclass
-class RunResult:
-    """What a training run produced: run, registered version, gate decision, figures."""
-
-    run_id: str
-    experiment_id: str
-    version: str | None
-    promoted: bool
-    decision: str
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float] = field(default_factory=dict)
-    baseline_run_id: str | None = None
-    seconds: float = 0.0
-    samples_per_second: float = 0.0
-
-
 def tree_baseline_run(split: Split, kind: str, parent_run_id: str, tags: dict) -> tuple[str, dict, np.ndarray]:
     """A HistGradientBoosting baseline on the same split, logged as its own run beside the Keras run."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -127,88 +111,69 @@ def supervised_run(
     patience: int = 5,
     aux: dict | None = None,
 ) -> RunResult:
-    """Train a Keras binary classifier, log everything, register it and apply the champion gate."""
+    """Train a Keras binary classifier beside a tree baseline in the tracked-run template (log, register, gate)."""
     tags = tracking.standard_tags(kind, split.feature_spec_version, split.partitions)
-    has_val_pos = bool(split.y_val.any()) and not bool(split.y_val.all())
-    with mlflow.start_run(run_name=kind) as run:
-        mlflow.set_tags(
-            {
-                **tags,
-                "train_partitions": ",".join(split.train_keys),
-                "val_partitions": ",".join(split.val_keys),
-            }
-        )
+    weights = M.class_weights(split.y_train)
+    run_params = {
+        **params,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "patience": patience,
+        "n_train": len(split.y_train),
+        "n_val": len(split.y_val),
+        "train_positives": int(split.y_train.sum()),
+        "val_positives": int(split.y_val.sum()),
+        "class_weight_positive": round(weights[1], 4),
+        "n_features": len(split.feature_columns),
+    }
+
+    def fit(run_id: str) -> Fitted:
         lineage.log_window_inputs(split)
-        weights = M.class_weights(split.y_train)
-        mlflow.log_params(
-            {
-                **params,
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "patience": patience,
-                "n_train": len(split.y_train),
-                "n_val": len(split.y_val),
-                "train_positives": int(split.y_train.sum()),
-                "val_positives": int(split.y_val.sum()),
-                "class_weight_positive": round(weights[1], 4),
-                "n_features": len(split.feature_columns),
-            }
-        )
         model = build(split.x_train)
-        callbacks = [tracking.EpochLogger()] + ([M.early_stopping_on_pr_auc(patience)] if has_val_pos else [])
-        t0 = time.perf_counter()
-        hist = model.fit(
+        has_val_pos = bool(split.y_val.any()) and not bool(split.y_val.all())
+        hist, seconds, sps = timed_fit(
+            model,
             split.x_train,
             split.y_train,
+            len(split.y_train),
+            [M.early_stopping_on_pr_auc(patience)] if has_val_pos else [],
             epochs=epochs,
             batch_size=batch_size,
-            verbose=0,
             class_weight=weights,
             validation_data=(split.x_val, split.y_val) if len(split.y_val) else None,
-            callbacks=callbacks,
         )
-        seconds = time.perf_counter() - t0
-        n_epochs = len(hist.history.get("loss", [])) or 1
-        sps = len(split.y_train) * n_epochs / max(seconds, 1e-9)
-        mlflow.log_metrics({"train_seconds": seconds, "train_samples_per_second": sps, "epochs_run": n_epochs})
+        mlflow.log_metrics({"epochs_run": len(hist.history.get("loss", [])) or 1})
         p_val = M.predict_big(model, split.x_val).ravel() if len(split.x_val) else np.zeros(0)
         report = safe_binary_report(split.y_val, p_val)
-        tracking.log_metrics("val_", report)
         p_train = M.predict_big(model, split.x_train).ravel()
-        mlflow.log_dict(
-            {
-                "feature_columns": split.feature_columns,
-                "feature_spec_version": split.feature_spec_version,
-                "probability_quantiles": reference_quantiles(np.r_[p_train, p_val]),
-                "threshold": report["threshold"],
-                **(aux or {}),
-            },
-            registry.AUX_ARTIFACT,
-        )
-        info = tracking.log_keras_model(model, split.x_train)
-        base_id, base_report, p_tree = tree_baseline_run(split, kind, run.info.run_id, tags)
+        base_id, base_report, p_tree = tree_baseline_run(split, kind, run_id, tags)
         mlflow.set_tag("tree_baseline_run", base_id)
         tracking.log_metrics("baseline_val_", base_report)
         tracking.log_pr_curve(split.y_val, {kind: p_val, "tree baseline": p_tree})
-        version = registry.register(info.model_uri, model_name)
+        aux_data = {
+            "feature_columns": split.feature_columns,
+            "feature_spec_version": split.feature_spec_version,
+            "probability_quantiles": reference_quantiles(np.r_[p_train, p_val]),
+            "threshold": report["threshold"],
+            **(aux or {}),
+        }
+        return Fitted(
+            model,
+            split.x_train,
+            report,
+            aux_data,
+            "val_pr_auc",
+            report["pr_auc"],
+            lambda champ: safe_binary_report(split.y_val, M.predict_big(champ, split.x_val).ravel())["pr_auc"],
+            seconds=seconds,
+            samples_per_second=sps,
+            baseline_report=base_report,
+            baseline_run_id=base_id,
+        )
 
-        def score_champion(uri: str) -> float:
-            try:
-                champ = mlflow.keras.load_model(uri)
-                return safe_binary_report(split.y_val, M.predict_big(champ, split.x_val).ravel())["pr_auc"]
-            except ValueError:  # the champion was trained on another feature spec: it cannot be compared
-                return float("nan")
+    return tracked_run(kind, model_name, {**tags, **window_tags(split)}, run_params, fit)
 
-        gate = registry.promote_if_better(model_name, version.version, report["pr_auc"], score_champion, "val_pr_auc")
-    return RunResult(
-        run.info.run_id,
-        run.info.experiment_id,
-        str(version.version),
-        gate["promoted"],
-        gate["decision"],
-        report,
-        base_report,
-        base_id,
-        seconds,
-        sps,
-    )
+
+def window_tags(split: Split) -> dict[str, str]:
+    """The train and validation partitions of a split as run tags."""
+    return {"train_partitions": ",".join(split.train_keys), "val_partitions": ",".join(split.val_keys)}

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import keras
 import mlflow
 import numpy as np
 
-from blockanalytix_assets.ml import lineage, registry, tracking
+from blockanalytix_assets.ml import lineage, tracking
 from blockanalytix_assets.ml import models as M
 from blockanalytix_assets.ml.evaluation import safe_binary_report
-from blockanalytix_assets.ml.training import RunResult, Split, reference_quantiles
+from blockanalytix_assets.ml.specs import model
+from blockanalytix_assets.ml.tracked_run import Fitted, RunResult, timed_fit, tracked_run
+from blockanalytix_assets.ml.training import Split, reference_quantiles, window_tags
 
-# transaction_autoencoder settings (pipeline, devnet cross-seed evaluation), fitted on the rows that touch no labelled
-# address (normal_rows: 0.49 -> 0.62 PR-AUC on a seed-7 hold-out): a 16-quantile CDF transform into a
-# 3-unit bottleneck. A wider bottleneck (8) or longer training also learns to reconstruct the labelled patterns,
-# which are ~16% of the devnet's transactions. Batches of 256 give it the steps.
-AUTOENCODER_PARAMS: dict = {"hidden": 32, "bottleneck": 3, "learning_rate": 1e-3, "n_quantiles": 16}
-AUTOENCODER_BATCH = 256
+AUTOENCODER = model("transaction_autoencoder")  # its settings and why: ml/specs.py
 
 
 def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,98 +72,58 @@ def autoencoder_run(
     model_name: str,
     split: Split,
     epochs: int,
-    params: dict | None = None,
-    batch_size: int = AUTOENCODER_BATCH,
-    patience: int = 3,
+    params: Mapping[str, Any] | None = None,
+    batch_size: int = AUTOENCODER.batch_size,
+    patience: int = AUTOENCODER.patience,
+    build: Callable[..., keras.Model] = AUTOENCODER.builder,
 ) -> RunResult:
-    """Train the autoencoder, fit clusters and projection, log, register and apply the champion gate."""
-    params = {**AUTOENCODER_PARAMS, **(params or {})}
+    """Train the autoencoder, fit clusters and projection, in the tracked-run template (log, register, gate)."""
+    params = {**AUTOENCODER.params, **(params or {})}
     labelled = bool(split.y_val.any()) and not bool(split.y_val.all())
     metric, higher = ("val_pr_auc", True) if labelled else ("val_reconstruction_mse", False)
-    with mlflow.start_run(run_name="transaction_autoencoder") as run:
-        mlflow.set_tags(
-            {
-                **tracking.standard_tags("transaction_autoencoder", split.feature_spec_version, split.partitions),
-                "train_partitions": ",".join(split.train_keys),
-                "val_partitions": ",".join(split.val_keys),
-            }
-        )
+    tags = tracking.standard_tags("transaction_autoencoder", split.feature_spec_version, split.partitions)
+    run_params = {
+        **params,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "n_train": len(split.x_train),
+        "n_val": len(split.x_val),
+        "gate_metric": metric,
+    }
+
+    def fit(run_id: str) -> Fitted:
         lineage.log_window_inputs(split)
-        mlflow.log_params(
-            {
-                **params,
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "n_train": len(split.x_train),
-                "n_val": len(split.x_val),
-                "gate_metric": metric,
-            }
-        )
         x_fit, x_stop = normal_rows(split.x_train, split.y_train), normal_rows(split.x_val, split.y_val)
         mlflow.log_params({"fit_rows": "unlabelled", "n_fit": len(x_fit)})
-        ae = M.build_transaction_autoencoder(x_fit, **params)
+        ae = build(x_fit, **params)
         _, normaliser, _ = M.autoencoder_views(ae)
-        y_train = M.predict_big(normaliser, x_fit)
         val = (x_stop, M.predict_big(normaliser, x_stop)) if len(x_stop) else None
         stop = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)] if val else []
-        t0 = time.perf_counter()
-        hist = ae.fit(
-            x_fit,
-            y_train,
-            epochs=epochs,
-            batch_size=batch_size,
-            verbose=0,
-            validation_data=val,
-            callbacks=[tracking.EpochLogger(), *stop],
+        target = M.predict_big(normaliser, x_fit)
+        _, seconds, sps = timed_fit(
+            ae, x_fit, target, len(x_fit), stop, epochs=epochs, batch_size=batch_size, validation_data=val
         )
-        seconds = time.perf_counter() - t0
-        sps = len(x_fit) * len(hist.history["loss"]) / max(seconds, 1e-9)
         err_train, code_train = reconstruction_errors(ae, split.x_train)
         err_val, _ = reconstruction_errors(ae, split.x_val) if len(split.x_val) else (np.zeros(0), None)
         kmeans, silhouettes = choose_clusters(code_train)
-        projection = fit_projection(code_train)
         report = safe_binary_report(split.y_val, err_val)
         report["reconstruction_mse"] = float(err_val.mean()) if len(err_val) else float("nan")
-        tracking.log_metrics("val_", report)
-        mlflow.log_metrics(
-            {
-                "train_seconds": seconds,
-                "train_samples_per_second": sps,
-                "k": kmeans.n_clusters,
-                **{f"silhouette_k{k}": v for k, v in silhouettes.items()},
-            }
-        )
+        mlflow.log_metrics({"k": kmeans.n_clusters, **{f"silhouette_k{k}": v for k, v in silhouettes.items()}})
         tracking.log_pr_curve(split.y_val, {"reconstruction error": err_val})
-        mlflow.log_dict(
-            {
-                "feature_columns": split.feature_columns,
-                "feature_spec_version": split.feature_spec_version,
-                "error_quantiles": reference_quantiles(np.r_[err_train, err_val]),
-                "kmeans_centers": kmeans.cluster_centers_.tolist(),
-                "silhouette": silhouettes,
-                **projection,
-            },
-            registry.AUX_ARTIFACT,
-        )
-        info = tracking.log_keras_model(ae, split.x_train)
-        version = registry.register(info.model_uri, model_name)
+        aux = {
+            "feature_columns": split.feature_columns,
+            "feature_spec_version": split.feature_spec_version,
+            "error_quantiles": reference_quantiles(np.r_[err_train, err_val]),
+            "kmeans_centers": kmeans.cluster_centers_.tolist(),
+            "silhouette": silhouettes,
+            **fit_projection(code_train),
+        }
         candidate = report["pr_auc"] if labelled else report["reconstruction_mse"]
 
-        def score_champion(uri: str) -> float:
-            try:
-                err, _ = reconstruction_errors(mlflow.keras.load_model(uri), split.x_val)
-            except ValueError:
-                return float("nan")
+        def score_champion(champ: keras.Model) -> float:
+            err, _ = reconstruction_errors(champ, split.x_val)
             return safe_binary_report(split.y_val, err)["pr_auc"] if labelled else float(err.mean())
 
-        gate = registry.promote_if_better(model_name, version.version, candidate, score_champion, metric, higher)
-    return RunResult(
-        run.info.run_id,
-        run.info.experiment_id,
-        str(version.version),
-        gate["promoted"],
-        gate["decision"],
-        report,
-        seconds=seconds,
-        samples_per_second=sps,
-    )
+        return Fitted(ae, split.x_train, report, aux, metric, candidate, score_champion, higher, seconds, sps)
+
+    return tracked_run("transaction_autoencoder", model_name, {**tags, **window_tags(split)}, run_params, fit)

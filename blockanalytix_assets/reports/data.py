@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from blockanalytix_assets import table_names as tn
+from blockanalytix_assets.ml.pipeline import read_labels
 from blockanalytix_assets.reports import summary
 from blockanalytix_assets.storage import Storage
 
@@ -52,13 +53,12 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def read_labels(store: Storage) -> pd.DataFrame:
-    """Every stored address_labels file (the asset is unpartitioned; any key is read), deduplicated."""
-    keys = store.keys(tn.ADDRESS_LABELS)
-    if not keys:
+def _labels(store: Storage) -> pd.DataFrame:
+    """address_labels as a frame without duplicate rows; empty before it is materialised."""
+    table = read_labels(store)
+    if table is None:
         return pd.DataFrame(columns=LABEL_COLUMNS)
-    frames = [_frame(store.read(tn.ADDRESS_LABELS, k)) for k in keys]
-    out = pd.concat(frames, ignore_index=True)
+    out = _frame(table)
     return out.drop_duplicates(subset=[c for c in ("address", "label", "source") if c in out.columns])
 
 
@@ -68,7 +68,7 @@ def load_report_inputs(store: Storage, key: str) -> ReportInputs:
         scores=_frame(store.read(tn.ANOMALY_SCORES, key, columns=SCORE_COLUMNS)),
         clusters=_frame(store.read(tn.TRANSACTION_CLUSTERS, key, columns=CLUSTER_COLUMNS)),
         transactions=_frame(store.read(tn.CLEANED_TRANSACTIONS, key, columns=TRANSACTION_COLUMNS)),
-        labels=read_labels(store),
+        labels=_labels(store),
     )
 
 

@@ -20,22 +20,24 @@ import numpy as np
 import pyarrow as pa
 
 from blockanalytix_assets.ml import models as M
-from blockanalytix_assets.ml.pipeline import CLASSIFIER_MAX_BATCH, CLASSIFIER_PARAMS, score_partition
+from blockanalytix_assets.ml.pipeline import score_partition
 from blockanalytix_assets.ml.scoring import ScoringModels
+from blockanalytix_assets.ml.specs import model
 from blockanalytix_assets.ml.synthetic import feature_columns, synthetic_world
 from blockanalytix_assets.ml.training import reference_quantiles
 from blockanalytix_assets.ml.unsupervised import choose_clusters, fit_projection, reconstruction_errors
 from blockanalytix_assets.storage import Storage
 
+CLASSIFIER = model("anomaly_classifier")
 RESULTS = Path(__file__).parent / "results" / "scoring.json"
 N_ROWS = 1_000_000
 TARGET_TX_PER_S = 500_000
 
 
 def _models(x: np.ndarray, y: np.ndarray) -> tuple[ScoringModels, dict]:
-    clf = M.build_anomaly_classifier(x, **CLASSIFIER_PARAMS)  # the production classifier and batch size
+    clf = M.build_anomaly_classifier(x, **CLASSIFIER.params)  # the production classifier and batch size
     t0 = time.perf_counter()
-    clf.fit(x, y, epochs=1, batch_size=CLASSIFIER_MAX_BATCH, verbose=0, class_weight=M.class_weights(y))
+    clf.fit(x, y, epochs=1, batch_size=CLASSIFIER.batch_size, verbose=0, class_weight=M.class_weights(y))
     train_sps = len(x) / (time.perf_counter() - t0)
     ae = M.build_transaction_autoencoder(x)
     normed = M.predict_big(M.autoencoder_views(ae)[1], x)

@@ -2,7 +2,7 @@
 
 Needs only keras and numpy (no TensorFlow, Dagster or MLflow), so it also runs on a GPU machine with
 KERAS_BACKEND=jax. The data are synthetic rows shaped like transaction_features (27 columns, half of them
-heavy-tailed, 3% positives) and the model is the production classifier (CLASSIFIER_PARAMS). Prints one JSON
+heavy-tailed, 3% positives) and the model is the production classifier (ml/specs.py). Prints one JSON
 object per batch size; `--save DIR` also writes the trained model and its predictions on a fixed probe set so
 that another backend can load the file and compare (see `--check DIR`).
 
@@ -24,7 +24,9 @@ import numpy as np
 
 from blockanalytix_assets.ml import models as M
 from blockanalytix_assets.ml.scoring_graph import build_scoring_graph, run_scoring_graph
+from blockanalytix_assets.ml.specs import model
 
+CLASSIFIER = model("anomaly_classifier")
 N_FEATURES = 27
 PROBE_ROWS = 10_000
 RESULTS = Path(__file__).parent / "results" / "train_device.json"
@@ -88,7 +90,7 @@ def bench(x: np.ndarray, y: np.ndarray, batch: int, epochs: int, label: str) -> 
     """Train the production classifier for `epochs` at `batch`, then time predict and the fused graph."""
     n_val = len(x) // 10
     xt, yt, xv, yv = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
-    clf = M.build_anomaly_classifier(xt, **M.CLASSIFIER_PARAMS)
+    clf = M.build_anomaly_classifier(xt, **CLASSIFIER.params)
     timer = EpochTimer()
     clf.fit(xt, yt, epochs=epochs, batch_size=batch, verbose=0, class_weight=M.class_weights(yt),
             validation_data=(xv, yv), callbacks=[timer])  # fmt: skip
@@ -144,7 +146,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--batches", default=str(M.CLASSIFIER_MAX_BATCH), help="comma-separated batch sizes")
+    ap.add_argument("--batches", default=str(CLASSIFIER.batch_size), help="comma-separated batch sizes")
     ap.add_argument("--label", default="")
     ap.add_argument("--save", help="write the model trained at the first batch size and its probe predictions")
     ap.add_argument("--check", help="compare with a model and predictions written by --save")

@@ -57,14 +57,11 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
 
     from blockanalytix_assets.devnet.world import TYPOLOGIES
     from blockanalytix_assets.ml import models as M
-    from blockanalytix_assets.ml import pipeline as P
     from blockanalytix_assets.ml.evaluation import safe_binary_report
-    from blockanalytix_assets.ml.unsupervised import (
-        AUTOENCODER_BATCH,
-        AUTOENCODER_PARAMS,
-        normal_rows,
-        reconstruction_errors,
-    )
+    from blockanalytix_assets.ml.specs import model
+    from blockanalytix_assets.ml.unsupervised import normal_rows, reconstruction_errors
+
+    clf_spec, ae_spec = model("anomaly_classifier"), model("transaction_autoencoder")
 
     t0 = time.perf_counter()
     df_a, x_a, lab_a = _load(train_root, train_labels)
@@ -75,22 +72,22 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     order = np.argsort(df_a["block_number"].to_numpy(), kind="stable")  # by block order: no leakage in time
     cut = int(len(order) * 0.75)
     tr, va = order[:cut], order[cut:]
-    # Same model settings as ml/pipeline.py (classifier) and ml/unsupervised.py (autoencoder).
-    clf = M.build_anomaly_classifier(x_a[tr], **P.CLASSIFIER_PARAMS)
-    stop = [M.early_stopping_on_pr_auc(P.CLASSIFIER_PATIENCE)] if y_a[va].any() else []
+    # Same model settings as the pipeline's (ml/specs.py).
+    clf = M.build_anomaly_classifier(x_a[tr], **clf_spec.params)
+    stop = [M.early_stopping_on_pr_auc(clf_spec.patience)] if y_a[va].any() else []
     t_fit = time.perf_counter()
     hist = clf.fit(x_a[tr], y_a[tr], validation_data=(x_a[va], y_a[va]), epochs=epochs,
-                   batch_size=P.CLASSIFIER_MAX_BATCH, verbose=0, class_weight=M.class_weights(y_a[tr]),
+                   batch_size=clf_spec.batch_size, verbose=0, class_weight=M.class_weights(y_a[tr]),
                    callbacks=stop)  # fmt: skip
     fit_seconds = time.perf_counter() - t_fit
     # Like ml/unsupervised.autoencoder_run: it learns the transactions that touch no labelled address.
     ae_tr, ae_va = normal_rows(x_a[tr], y_a[tr]), normal_rows(x_a[va], y_a[va])
-    ae = M.build_transaction_autoencoder(ae_tr, **AUTOENCODER_PARAMS)
+    ae = M.build_transaction_autoencoder(ae_tr, **ae_spec.params)
     _, normaliser, _ = M.autoencoder_views(ae)
     ae_val = (ae_va, M.predict_big(normaliser, ae_va))
+    ae_stop = keras.callbacks.EarlyStopping(patience=ae_spec.patience, restore_best_weights=True)
     ae_hist = ae.fit(ae_tr, M.predict_big(normaliser, ae_tr), validation_data=ae_val, epochs=epochs,
-                     batch_size=AUTOENCODER_BATCH, verbose=0,
-                     callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)])  # fmt: skip
+                     batch_size=ae_spec.batch_size, verbose=0, callbacks=[ae_stop])  # fmt: skip
     tree = HistGradientBoostingClassifier(random_state=0).fit(x_a[tr], y_a[tr])
     scores = {
         "classifier": M.predict_big(clf, x_b).ravel(),
@@ -102,16 +99,16 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
         "test_rows": int(len(x_b)),
         "epochs_run": {"classifier": len(hist.history["loss"]), "autoencoder": len(ae_hist.history["loss"])},
         "classifier": {
-            **{k: str(v) for k, v in P.CLASSIFIER_PARAMS.items()},
-            "batch_size": P.CLASSIFIER_MAX_BATCH,
-            "patience": P.CLASSIFIER_PATIENCE,
+            **{k: str(v) for k, v in clf_spec.params.items()},
+            "batch_size": clf_spec.batch_size,
+            "patience": clf_spec.patience,
             "fit_seconds": round(fit_seconds, 1),
             "train_samples_per_s": round(len(tr) * len(hist.history["loss"]) / fit_seconds),
         },
         "autoencoder": {
-            **{k: str(v) for k, v in AUTOENCODER_PARAMS.items()},
-            "batch_size": AUTOENCODER_BATCH,
-            "patience": 3,
+            **{k: str(v) for k, v in ae_spec.params.items()},
+            "batch_size": ae_spec.batch_size,
+            "patience": ae_spec.patience,
             "fit_rows": "unlabelled",
             "n_fit": int(len(ae_tr)),
         },

@@ -7,20 +7,21 @@ import json
 import dagster as dg
 import pytest
 
-from blockanalytix_assets.ml.assets import anomaly_classifier, score_transactions_asset, transaction_autoencoder
-from blockanalytix_assets.ml.synthetic import synthetic_world
+from blockanalytix_assets.ml.assets import score_transactions_asset
+from blockanalytix_assets.ml.specs import model
+from blockanalytix_assets.ml.synthetic import stored_world
+from blockanalytix_assets.ml.training_assets import training_asset
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 from blockanalytix_assets.storage import Storage
 
 pytestmark = pytest.mark.integration
+anomaly_classifier, transaction_autoencoder, address_risk_model = (
+    training_asset(model(name)) for name in ("anomaly_classifier", "transaction_autoencoder", "address_risk_model")
+)
 
 
 def test_assets_train_then_score(tmp_path, mlflow_server):
-    parts, labels = synthetic_world(n_partitions=3, rows_per_partition=1500, seed=4)
-    store = Storage(str(tmp_path / "data"))
-    for key, table in parts.items():
-        store.write("transaction_features", key, table)
-    store.write("address_labels", "all", labels)
+    store, parts, _ = stored_world(str(tmp_path / "data"), n_partitions=3, rows_per_partition=1500, seed=4)
     resources = {
         "storage": StorageResource(root=store.root),
         "mlflow": MlflowResource(tracking_uri=mlflow_server, experiment_name="assets-test",
@@ -110,7 +111,7 @@ def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_
     import pyarrow as pa
 
     from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
-    from blockanalytix_assets.ml.assets import address_risk_model, address_risk_scores
+    from blockanalytix_assets.ml.assets import address_risk_scores
 
     rng = np.random.default_rng(5)
     store = Storage(str(tmp_path / "data"))

@@ -7,12 +7,14 @@ import pyarrow as pa
 import pytest
 
 from blockanalytix_assets.ingest.schema import BLOCKS
-from blockanalytix_assets.ml.assets import activity_forecaster
+from blockanalytix_assets.ml.specs import model
+from blockanalytix_assets.ml.training_assets import training_asset
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 from blockanalytix_assets.storage import Storage
 
 pytestmark = pytest.mark.integration
+activity_forecaster = training_asset(model("activity_forecaster"))
 
 
 def _blocks(first: int, n: int, rng: np.random.Generator) -> pa.Table:

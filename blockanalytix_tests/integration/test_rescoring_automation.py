@@ -7,6 +7,8 @@ validation scores, so each retrain's gate decision is known in advance.
 
 from __future__ import annotations
 
+import dataclasses
+
 import dagster as dg
 import mlflow
 import pytest
@@ -14,8 +16,9 @@ import pytest
 from blockanalytix_assets.definitions import build_definitions
 from blockanalytix_assets.features.assets import address_labels_asset
 from blockanalytix_assets.ml import registry
-from blockanalytix_assets.ml.assets import address_risk_model, anomaly_classifier, transaction_autoencoder
-from blockanalytix_assets.ml.training import RunResult
+from blockanalytix_assets.ml.specs import model
+from blockanalytix_assets.ml.tracked_run import RunResult
+from blockanalytix_assets.ml.training_assets import training_asset
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import MlflowResource, PipelineSettings, StorageResource
 
@@ -23,9 +26,8 @@ pytestmark = pytest.mark.integration
 
 SCORED = ("anomaly_scores", "transaction_clusters", "address_risk_scores")
 PER_RANGE_INPUTS = ("cleaned_transactions", "transaction_features", "address_activity", "address_features")
-TRAINING = [address_labels_asset, anomaly_classifier, transaction_autoencoder, address_risk_model]  # training_job
 KINDS = ("anomaly_classifier", "transaction_autoencoder", "address_risk_model")
-MODEL_NAMES = {kind: f"rescore-{kind}" for kind in KINDS}
+MODEL_NAMES = {kind: f"rescore-{kind}" for kind in (*KINDS, "activity_forecaster")}
 
 
 def _evaluate(**kwargs) -> dg.EvaluateAutomationConditionsResult:
@@ -43,7 +45,7 @@ class GatedTrainer:
         self.next_score: dict[str, float] = {}
         self.version_scores: dict[tuple[str, str], float] = {}
 
-    def __call__(self, store, model_name: str, **config) -> RunResult:  # noqa: ANN001 (Storage)
+    def __call__(self, store, spec, model_name: str, **config) -> RunResult:  # noqa: ANN001 (Storage, ModelSpec)
         client = mlflow.MlflowClient()
         if not client.search_registered_models(filter_string=f"name = '{model_name}'"):
             client.create_registered_model(model_name)
@@ -69,19 +71,15 @@ class GatedTrainer:
 
 
 @pytest.fixture
-def trainer(monkeypatch: pytest.MonkeyPatch) -> GatedTrainer:
-    from blockanalytix_assets.ml import pipeline
-
-    fake = GatedTrainer()
-    for kind in KINDS:
-        monkeypatch.setitem(pipeline.TRAINERS, kind, fake)
-    return fake
+def trainer() -> GatedTrainer:
+    return GatedTrainer()
 
 
 def _retrain(instance: dg.DagsterInstance, resources: dict, trainer: GatedTrainer, scores: dict[str, float]):
     """One training_job-like run (labels + the three scored models) with the given candidate scores."""
     trainer.next_score = {MODEL_NAMES[kind]: s for kind, s in scores.items()}
-    result = dg.materialize(TRAINING, instance=instance, resources=resources)
+    models = [training_asset(dataclasses.replace(model(kind), trainer=trainer)) for kind in KINDS]
+    result = dg.materialize([address_labels_asset, *models], instance=instance, resources=resources)
     assert result.success
     return {m.asset_key.to_user_string(): m.materialization for m in result.get_asset_materialization_events()}
 
@@ -109,6 +107,7 @@ def test_only_a_champion_change_rescores_every_range(tmp_path, mlflow_server, tr
             classifier_model_name=MODEL_NAMES["anomaly_classifier"],
             autoencoder_model_name=MODEL_NAMES["transaction_autoencoder"],
             address_model_name=MODEL_NAMES["address_risk_model"],
+            forecaster_model_name=MODEL_NAMES["activity_forecaster"],
         ),
     }
     defs = build_definitions("local")
