@@ -81,17 +81,25 @@ def _leaf(store: Storage, key: str, data: tuple[pa.Table, pa.Table]) -> None:
 
 
 def _build(
-    root: Path, ranges: dict, order: list[str], rewrite: str | None = None, shard_rows: int | None = None
+    root: Path,
+    ranges: dict,
+    order: list[str],
+    rewrite: str | None = None,
+    shard_rows: int | None = None,
+    incremental: bool = True,
 ) -> RunTree:
-    """Land the leaves in `order`, updating the tree after each; `rewrite` is re-materialised twice mid-way."""
+    """Land the leaves in `order`, updating the tree after each; `rewrite` is re-materialised twice mid-way.
+
+    incremental: update with the landed key as the index assets do (else a full listing each time).
+    """
     store = Storage(str(root))
     tree = RunTree(store, PROFILE_TREE, shard_rows=shard_rows)
     for n, key in enumerate(order):
         _leaf(store, key, ranges[key])
-        tree.update()
+        tree.update([key] if incremental else None)
         if rewrite is not None and n in (len(order) // 2, len(order) // 2 + 3):
             _leaf(store, rewrite, ranges[rewrite])
-            tree.update()
+            tree.update([rewrite] if incremental else None)
     return tree
 
 
@@ -107,7 +115,7 @@ def test_in_order_shuffled_and_rematerialised_equal_a_full_recompute(tmp_path, r
     random.Random(3).shuffle(shuffled)
     roots = {name: tmp_path / name for name in ("in_order", "shuffled", "rematerialised", "full")}
     trees = {
-        "in_order": _build(roots["in_order"], ranges, keys, shard_rows=shard_rows),
+        "in_order": _build(roots["in_order"], ranges, keys, shard_rows=shard_rows, incremental=False),
         "shuffled": _build(roots["shuffled"], ranges, shuffled, shard_rows=shard_rows),
         "rematerialised": _build(roots["rematerialised"], ranges, keys, rewrite=keys[4], shard_rows=shard_rows),
     }
