@@ -145,3 +145,15 @@ def compute_cover(manifest: dict, leaves: dict[str, str], upto_key: str | None =
         if i not in covered:
             emit(0, i)
     return sorted(out, key=lambda p: (range_index(p[2]), -p[0]))
+
+
+class LeafKeys(dict):
+    """index -> leaf key, computed on demand from the present leaves (a lookup never scans them all)."""
+
+    def __init__(self, leaves: dict[str, str]):
+        super().__init__()
+        sample = next(iter(leaves), None)
+        self._size = parse_key(sample).size if sample else 1
+
+    def __missing__(self, index: int) -> str:
+        return format_key(index * self._size, (index + 1) * self._size - 1)

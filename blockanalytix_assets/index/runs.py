@@ -28,10 +28,9 @@ import pyarrow.parquet as pq
 
 from blockanalytix_assets.index.chunks import chunk_bounds, chunk_filters
 from blockanalytix_assets.index.manifest import PAGE_LEVEL, ROOT, VERSION, Manifests, split
-from blockanalytix_assets.index.plan import compute_cover, node_name, plan_nodes, range_index, replan
+from blockanalytix_assets.index.plan import LeafKeys, compute_cover, node_name, plan_nodes, range_index, replan
 from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, parts_for_key, track
 from blockanalytix_assets.index.spec import Part, TreeSpec
-from blockanalytix_assets.ranges import format_key, parse_key
 from blockanalytix_assets.storage import Storage
 
 MANIFEST, MANIFEST_VERSION = ROOT, VERSION
@@ -221,7 +220,7 @@ class RunTree:
             "removed_leaves": sum(k not in leaves for k in touched),
             **dict.fromkeys(["nodes_built", "nodes_removed", "rows_read", "rows_written"], 0),
         }
-        leaf_keys = _LeafKeys(leaves)
+        leaf_keys = LeafKeys(leaves)
         nodes: dict[str, dict] = {}
         for name, entry in sorted(plan.items(), key=lambda kv: (kv[1]["level"], kv[1]["index"])):
             prev = old_nodes.get(name)
@@ -256,18 +255,6 @@ class RunTree:
         stats["files_removed"] = len(dead)
         stats["seconds"] = round(time.perf_counter() - t0, 4)
         return stats
-
-
-class _LeafKeys(dict):
-    """index -> leaf key, computed on demand from the present leaves (a lookup never scans them all)."""
-
-    def __init__(self, leaves: dict[str, str]):
-        super().__init__()
-        sample = next(iter(leaves), None)
-        self._size = parse_key(sample).size if sample else 1
-
-    def __missing__(self, index: int) -> str:
-        return format_key(index * self._size, (index + 1) * self._size - 1)
 
 
 def _files(name: str, entry: dict | None) -> set[str]:
