@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pathlib
 from typing import Annotated
 
 from fastapi import FastAPI, Path, Query, Request
@@ -97,13 +98,19 @@ def _precise_openapi(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-def create_app(storage_root: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, refresh_s: float | None = 15.0) -> FastAPI:
+def create_app(
+    storage_root: str,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    refresh_s: float | None = 15.0,
+    cache_folder: str | pathlib.Path | None = None,
+) -> FastAPI:
     """The API answering from the tables under storage_root (local path or s3://).
 
     The catalog (keys, range summaries, run-tree covers) is loaded here and refreshed every refresh_s seconds
-    in a background thread (None: only on demand); memory_limit bounds DuckDB.
+    in a background thread (None: only on demand); memory_limit bounds DuckDB; cache_folder keeps the range
+    summaries between starts (api/footer_cache.py).
     """
-    q = Queries(storage_root, memory_limit=memory_limit, refresh_s=refresh_s)
+    q = Queries(storage_root, memory_limit=memory_limit, refresh_s=refresh_s, cache_folder=cache_folder)
     app = FastAPI(title="BlockAnalytix API", version=__version__, description="Read-only access to scored ranges.")
     app.state.queries = q
     _install_handlers(app)

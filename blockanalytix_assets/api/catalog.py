@@ -13,10 +13,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from blockanalytix_assets.api import footer_cache
 from blockanalytix_assets.api.engine import Engine, sql_list
 from blockanalytix_assets.api.summaries import parse_summary
 from blockanalytix_assets.ranges import PartitionKeyError, parse_key
@@ -87,10 +89,12 @@ def range_index(key: str) -> int | None:
 class Catalog:
     """The in-memory catalog of one storage root."""
 
-    def __init__(self, storage: Storage, engine: Engine):
+    def __init__(self, storage: Storage, engine: Engine, cache_folder: str | Path | None = None):
         self.storage, self.engine = storage, engine
         self.snapshot = Snapshot()
-        self._footers: dict[tuple[str, str], tuple[tuple[int, int], dict]] = {}
+        self._cache = footer_cache.cache_file(cache_folder, storage.root) if cache_folder else None
+        self._footers: footer_cache.Footers = footer_cache.load(self._cache, storage.root) if self._cache else {}
+        self._footers_read = 0  # footers read from storage since the cache was last written
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._footer_lock = threading.Lock()
@@ -98,8 +102,14 @@ class Catalog:
         self._thread: threading.Thread | None = None
 
     def start(self, interval: float = REFRESH_S) -> None:
-        """List now (no footers: start-up must not grow with the ranges), then refresh in a daemon thread."""
-        self.refresh(footers=False, footer_limit=0)
+        """List now (no footers: start-up must not grow with the ranges), then refresh in a daemon thread.
+
+        When the footer cache holds every listed file's summary as it is now, the catalog is complete at once.
+        """
+        snap = self.refresh(footers=False, footer_limit=0)
+        cached = {ak: token for ak, (token, _) in self._footers.items()}
+        if all(cached.get((a, k)) == token for a in FOOTER_ASSETS for k, token in snap.files.get(a, {}).items()):
+            self.complete.set()
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="catalog-refresh", daemon=True)
         self._thread.start()
 
@@ -136,6 +146,9 @@ class Catalog:
         if footers:
             with self._footer_lock:  # the slow part, outside the snapshot lock: requests do not queue behind it
                 self._read_footers({asset: self._list(asset) for asset in FOOTER_ASSETS})
+                if self._cache is not None and self._footers_read:
+                    footer_cache.save(self._cache, self.storage.root, self._footers)
+                    self._footers_read = 0
         with self._lock:
             if min_age and time.time() - self.snapshot.refreshed < min_age:
                 return self.snapshot  # another request refreshed while this one waited
@@ -180,6 +193,7 @@ class Catalog:
             with ThreadPoolExecutor(8 if self.storage.is_s3 else 2) as pool:
                 for (a, k), value in zip(stale, pool.map(lambda ak: self._footer(*ak), stale), strict=True):
                     self._footers[(a, k)] = (files[a][k], value)
+            self._footers_read += len(stale)
         if limit is None:
             self._footers = {ak: self._footers[ak] for ak in wanted if ak in self._footers}
         return {ak: v for ak, (_, v) in self._footers.items()}

@@ -20,7 +20,8 @@ def serve_command(host: str, port: int, storage: str | None) -> None:
     settings = Settings.from_env()
     root = storage or settings.storage
     click.echo(f"BlockAnalytix API on http://{host}:{port} (OpenAPI at /docs), reading {root}")
-    uvicorn.run(create_app(root, memory_limit=settings.api_memory_limit), host=host, port=port, log_level="info")
+    app = create_app(root, memory_limit=settings.api_memory_limit, cache_folder=settings.home / "api-cache")
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

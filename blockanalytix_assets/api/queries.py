@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -52,10 +53,11 @@ RANGES_WAIT_S = 120.0
 class Queries:
     """The API's questions, answered from the tables under one storage root."""
 
-    def __init__(self, storage_root: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, refresh_s: float | None = 15.0):
+    def __init__(self, storage_root: str, memory_limit: str = DEFAULT_MEMORY_LIMIT, refresh_s: float | None = 15.0,
+                 cache_folder: str | Path | None = None):  # fmt: skip
         self.storage = Storage(storage_root)
         self.engine = Engine(memory_limit=memory_limit, s3=self.storage.is_s3)
-        self.catalog = Catalog(self.storage, self.engine)
+        self.catalog = Catalog(self.storage, self.engine, cache_folder)
         self.points = PointReader(self.storage)  # footers of sorted files, for point reads
         self.pool = ThreadPoolExecutor(8, thread_name_prefix="lookup")  # an address's point reads
         self.query_pool = ThreadPoolExecutor(8, thread_name_prefix="query")  # and its queries beside them

@@ -69,8 +69,12 @@ class Manifests:
     def pages(self, pages: set[int]) -> dict[int, dict]:
         """The named pages ({"leaves", "nodes"}, empty where absent)."""
         names = sorted(pages)
-        with ThreadPoolExecutor(min(8, max(1, len(names)))) as pool:
-            got = list(pool.map(lambda p: self._read(f"{PAGES}/{p:09d}.json"), names))
+        read = lambda p: self._read(f"{PAGES}/{p:09d}.json")  # noqa: E731
+        if self.storage.is_s3 and len(names) > 1:  # round trips in parallel; local reads need no threads
+            with ThreadPoolExecutor(min(8, len(names))) as pool:
+                got = list(pool.map(read, names))
+        else:
+            got = [read(p) for p in names]
         return {p: g or {"leaves": {}, "nodes": {}} for p, g in zip(names, got, strict=True)}
 
     def stored_pages(self) -> set[int]:
