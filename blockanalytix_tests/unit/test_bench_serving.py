@@ -54,6 +54,7 @@ def test_harness_runs_end_to_end(tmp_path) -> None:
     assert api["answers"]["address_heavy"]["active_ranges"] == 10
     assert set(fig["updates"]) == {"10"} and fig["disk_mb"]["total"] > 0
     assert set(fig["checks"]) >= {"address_p95_ms", "update_median_s"}
+    assert api["restart"]["status"] == 200 and api["restart"]["first_ranges_ms"] > 0
 
 
 def test_tree_update_benchmark_runs_on_small_stores(tmp_path) -> None:
