@@ -1,6 +1,7 @@
-"""Shared fixtures: the devnet (anvil), a real MLflow server, a headless browser."""
+"""Shared fixtures: the devnet (anvil) or its replayed answers, a real MLflow server, a headless browser."""
 
 pytest_plugins = [
+    "blockanalytix_tests.plugins.replay",
     "blockanalytix_tests.plugins.devnet",
     "blockanalytix_tests.plugins.mlflow_server",
     "blockanalytix_tests.plugins.browser",

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import Field
 
+from blockanalytix_assets.ingest.replay import REPLAY_URL, replay_session
 from blockanalytix_assets.ml.specs import ModelSpec, model
 from blockanalytix_assets.settings import DEFAULT_RPC_URL, Settings
 from blockanalytix_assets.storage import Storage
 
 if TYPE_CHECKING:
+    import requests
+
     from blockanalytix_assets.ingest.rpc import RpcClient
 
 
@@ -36,9 +39,24 @@ class RpcResource(dg.ConfigurableResource):
             max_workers=self.max_workers,
             max_retries=self.max_retries,
             timeout=self.timeout_s,
+            session=self.http_session(),
         )
         client.check_chain_id(self.chain_id)
         return client
+
+    def http_session(self) -> requests.Session | None:
+        """The session every request goes through; None gives each worker thread its own HTTP session."""
+        return None
+
+
+class ReplayRpcResource(RpcResource):
+    """RpcResource answered from recorded JSON-RPC responses, not a node (tests); unrecorded requests raise."""
+
+    url: str = Field(default=REPLAY_URL, description="Not a node: the recording answers.")
+    recording: str = Field(description="JSON-lines file (.jsonl or .jsonl.gz) of recorded requests and answers.")
+
+    def http_session(self) -> requests.Session:
+        return replay_session(self.recording)
 
 
 class StorageResource(dg.ConfigurableResource):
