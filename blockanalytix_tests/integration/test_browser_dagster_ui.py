@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from blockanalytix_tests.plugins.integration import starts_processes
+
 pytestmark = pytest.mark.integration
 STARTUP_TIMEOUT_S = 180
 
@@ -25,6 +27,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def webserver(tmp_path_factory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("dagster-ui")
     (tmp / "home").mkdir()

@@ -17,6 +17,7 @@ from blockanalytix_assets.ingest import validation
 from blockanalytix_assets.ingest.extract import extract_range
 from blockanalytix_assets.ingest.rpc import ChainIdMismatch, RpcClient, RpcError
 from blockanalytix_tests.faultproxy import FAULTS, FaultProxy
+from blockanalytix_tests.plugins.integration import starts_processes
 
 pytestmark = pytest.mark.integration
 
@@ -81,6 +82,7 @@ def populate(url: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def anvil():
     if not os.path.exists(ANVIL):
         pytest.fail(f"anvil not found at {ANVIL}: run `make setup` (npm installs @foundry-rs/anvil-linux-amd64)")

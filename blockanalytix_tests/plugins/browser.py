@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from blockanalytix_tests.plugins.integration import starts_processes
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,6 +47,7 @@ class BrowserPage:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def chromium_browser() -> Iterator[object]:
     """One headless chromium per test session."""
     from playwright.sync_api import sync_playwright

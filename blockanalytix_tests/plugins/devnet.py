@@ -15,6 +15,7 @@ from blockanalytix_assets.devnet.anvil import Anvil
 from blockanalytix_assets.devnet.chain import ChainFiles, start_chain
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.devnet.world import ScenarioConfig
+from blockanalytix_tests.plugins.integration import starts_processes
 
 DEVNET_CONFIG = ScenarioConfig(seed=7, blocks=300, txs_per_block=20)
 
@@ -45,6 +46,7 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetHandle]:
     """A running anvil loaded with the seed-7 scenario (300 blocks x ~20 txs), generated once and cached."""
     folder = _cache_dir(tmp_path_factory)
@@ -70,6 +72,7 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetHandle]:
 
 
 @pytest.fixture
+@starts_processes
 def fresh_anvil(request: pytest.FixtureRequest) -> Iterator[Callable[..., Anvil]]:
     """Factory of anvils stopped after the test; fresh_anvil(load_devnet=True) holds the devnet chain."""
     started: list[Anvil] = []

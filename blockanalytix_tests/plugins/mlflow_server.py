@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.plugins.processes import stop_group, wait_http
 
 STARTUP_TIMEOUT_S = 120
@@ -53,6 +54,7 @@ def stop_mlflow_server(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Tracking URI of a real MLflow server for the test session; stopped afterwards."""
     proc, uri = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from blockanalytix_tests.plugins.integration import starts_processes
+
 PG_BIN = Path(os.environ.get("BLOCKANALYTIX_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_RUN_AS = "nobody"  # used only when the tests run as root
 SUPERUSER = "dagster"
@@ -144,6 +146,7 @@ def stop_postgres(server: PostgresServer) -> None:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def postgres() -> Iterator[PostgresServer]:
     """A private PostgreSQL 15 server for the test session."""
     server = start_postgres()

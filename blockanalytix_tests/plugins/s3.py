@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.plugins.processes import stop_group, wait_http
 
 STARTUP_TIMEOUT_S = 60
@@ -107,6 +108,7 @@ def _create_credentials(url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A moto S3 server enforcing IAM auth, with one empty bucket and a key for it; stopped afterwards."""
     proc, url = start_moto_server(tmp_path_factory.mktemp("moto"))
