@@ -1,6 +1,7 @@
 """transaction_features (with lookback), address_activity, lifetime address_features and address_labels."""
 
 import math
+from collections import Counter
 
 import dagster as dg
 import pyarrow as pa
@@ -153,3 +154,41 @@ def test_history_check_warns_after_an_earlier_range_lands_late(tmp_path):
     assert stored["ranges"] == 1 and missing_history(stored, store.keys("address_activity"), KEYS[1]) == 1
     again = run(KEYS[1]).get_asset_check_evaluations()  # re-materialised: complete again
     assert again[0].passed and again[0].metadata["history_ranges"].value == 2
+
+
+def test_features_of_recorded_devnet_ranges(replay_rpc, tmp_path):
+    """raw_ingest on the recorded devnet answers, then cleaning and features: real chain data, no node."""
+    from blockanalytix_assets.ingest.assets import raw_ingest
+
+    root, keys = str(tmp_path), ["000000000-000000009", "000000010-000000019"]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", keys)
+    resources = {**_resources(root), "rpc": replay_rpc.resource()}
+    resources["settings"] = PipelineSettings(range_size=10, confirmations=0, home=root)
+    assets = [raw_ingest, cleaned_transactions, transaction_features_asset, address_activity_asset]
+    results = [dg.materialize([*assets, address_features_asset], partition_key=k, instance=instance,
+                              resources=resources) for k in keys]  # fmt: skip
+    assert all(r.success for r in results)
+    store = Storage(root)
+    raw = store.read("raw_transactions", keys[1])
+    feats = store.read("transaction_features", keys[1])
+    cleaned = store.read("cleaned_transactions", keys[1])
+    assert (
+        feats.num_rows == cleaned.num_rows > 0
+        and cleaned.num_rows + store.read("quarantined_transactions", keys[1]).num_rows == raw.num_rows
+    )
+    assert sorted(feats.column("hash").to_pylist()) == sorted(cleaned.column("hash").to_pylist())
+    assert feats.schema.metadata[SPEC_METADATA_KEY] == FEATURE_SPEC_VERSION.encode()
+    meta = results[1].asset_materializations_for_node("transaction_features")[0].metadata
+    assert meta["lookback_partitions"].value == [keys[0]]
+    # a sender of range 1 seen in range 0 is not new: the lookback read the earlier range's rows
+    earlier = set(store.read("cleaned_transactions", keys[0]).column("from_address").to_pylist())
+    seen = [r["sender_is_new"] for r in feats.to_pylist() if r["from_address"] in earlier]
+    assert seen and set(seen) == {0.0}
+    # lifetime address features: an address sending in both ranges counts its transactions (not creations) of both
+    addr = {r["address"]: r for r in store.read("address_features", keys[1]).to_pylist()}
+    assert set(cleaned.column("from_address").to_pylist()) <= set(addr)
+    rows = [r for k in keys for r in store.read("cleaned_transactions", k).to_pylist()]
+    sent = Counter(r["from_address"] for r in rows if not r["is_contract_creation"])
+    both = set(cleaned.column("from_address").to_pylist()) & earlier
+    assert both and all(addr[a]["sent_tnx"] == sent[a] for a in both)

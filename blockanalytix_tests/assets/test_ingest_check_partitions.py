@@ -1,4 +1,7 @@
-"""A multi-range (backfill) run records every raw check per range, and the repair job sees a failing range."""
+"""A multi-range (backfill) run records every raw check per range, and the repair job sees a failing range.
+
+The chain is the recorded devnet (`replay_rpc`): these tests are about Dagster's records, not the node.
+"""
 
 import dagster as dg
 import pyarrow.compute as pc
@@ -13,19 +16,19 @@ from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
 
-RANGE = 100
+RANGE = 10
 CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
-KEYS = [format_key(first, first + RANGE - 1) for first in (0, 100, 200)]
+KEYS = [format_key(first, first + RANGE - 1) for first in (0, 10, 20)]
 RANGE_TAGS = {ASSET_PARTITION_RANGE_START_TAG: KEYS[0], ASSET_PARTITION_RANGE_END_TAG: KEYS[-1]}
 
 
-def _defs(url: str, root: str) -> dg.Definitions:
+def _defs(rpc: RpcResource, root: str) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_ingest],
         asset_checks=CHECKS,
         jobs=[raw_checks_job],
         resources={
-            "rpc": RpcResource(url=url, chain_id=31337),
+            "rpc": rpc,
             "storage": StorageResource(root=root),
             "settings": PipelineSettings(range_size=RANGE, confirmations=0, home=root),
         },
@@ -40,9 +43,9 @@ def _latest_status(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) ->
     return out
 
 
-def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(devnet, tmp_path):
+def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(replay_rpc, tmp_path):
     root = str(tmp_path)
-    defs = _defs(devnet.url, root)
+    defs = _defs(replay_rpc.resource(), root)
     graph = defs.resolve_asset_graph()
     check_keys = sorted(k for k in graph.asset_check_keys)
     instance = dg.DagsterInstance.ephemeral()
@@ -65,13 +68,13 @@ def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(d
     # A block goes missing from the middle range; the checks job re-checks all three ranges in one run.
     store = Storage(root)
     blocks = store.read("raw_blocks", KEYS[1])
-    store.write("raw_blocks", KEYS[1], blocks.filter(pc.not_equal(blocks["number"], 150)))
+    store.write("raw_blocks", KEYS[1], blocks.filter(pc.not_equal(blocks["number"], 15)))
     rechecked = defs.resolve_job_def("raw_checks_job").execute_in_process(instance=instance, tags=RANGE_TAGS)
     assert rechecked.success
     by_range = {(e.check_name, e.partition): e for e in rechecked.get_asset_check_evaluations()}
     assert len(by_range) == len(check_keys) * len(KEYS)
     assert not by_range[("raw_blocks_complete", KEYS[1])].passed
-    assert by_range[("raw_blocks_complete", KEYS[1])].metadata["sample"].value == [150]
+    assert by_range[("raw_blocks_complete", KEYS[1])].metadata["sample"].value == [15]
     assert by_range[("raw_blocks_complete", KEYS[0])].passed and by_range[("raw_blocks_complete", KEYS[2])].passed
 
     failed = failed_check_partitions(instance, check_keys)
@@ -80,7 +83,7 @@ def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(d
     assert keys_needing_repair(instance, graph) == [KEYS[1]]
 
 
-def test_repair_reads_partition_less_results_of_older_backfill_runs(devnet, tmp_path):
+def test_repair_reads_partition_less_results_of_older_backfill_runs(replay_rpc, tmp_path):
     """What Dagster 1.13 records for an AssetCheckResult from a multi-range step, and that repair still reads it."""
     from blockanalytix_assets.partitions import block_ranges
 
@@ -90,7 +93,7 @@ def test_repair_reads_partition_less_results_of_older_backfill_runs(devnet, tmp_
         return dg.AssetCheckResult(passed=False, metadata={"ranges": 3, "failed_ranges": [KEYS[1]]})
 
     root = str(tmp_path)
-    resources = _defs(devnet.url, root).resources
+    resources = _defs(replay_rpc.resource(), root).resources
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("block_ranges", KEYS)
     result = dg.materialize([raw_ingest, old_style_check], instance=instance, resources=resources, tags=RANGE_TAGS)

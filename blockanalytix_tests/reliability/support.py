@@ -13,7 +13,6 @@ import dagster as dg
 from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.extract import extract_range
-from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
@@ -30,10 +29,12 @@ def keys_of(first: int, n: int, size: int) -> list[str]:
     return [format_key(first + i * size, first + (i + 1) * size - 1) for i in range(n)]
 
 
-def resources(url: str | dg.EnvVar, root: str, range_size: int, chain_id: int = CHAIN_ID, **rpc: object) -> dict:
-    """The resources raw_ingest needs; rpc holds RpcResource overrides (batch_size, max_retries, ...)."""
+def resources(
+    node: str | dg.EnvVar | RpcResource, root: str, range_size: int, chain_id: int = CHAIN_ID, **rpc: object
+) -> dict:
+    """The resources raw_ingest needs: node is a URL (rpc holds RpcResource overrides) or a ready RpcResource."""
     return {
-        "rpc": RpcResource(url=url, chain_id=chain_id, **rpc),
+        "rpc": node if isinstance(node, RpcResource) else RpcResource(url=node, chain_id=chain_id, **rpc),
         "storage": StorageResource(root=root),
         "settings": PipelineSettings(range_size=range_size, confirmations=0, home=root),
     }
@@ -83,10 +84,10 @@ def ingest(
     )
 
 
-def clean_ingest(url: str, root: str, keys: list[str], batch_size: int = 100) -> int:
+def clean_ingest(rpc: RpcResource, root: str, keys: list[str]) -> int:
     """Write the four raw tables of each key straight from the node (no Dagster); returns rows written."""
     store, rows = Storage(root), 0
-    with RpcClient(url, batch_size=batch_size) as client:
+    with rpc.client() as client:
         for key in keys:
             first, last = (int(x) for x in key.split("-"))
             for name, table in extract_range(client, first, last).items():

@@ -9,9 +9,10 @@ from blockanalytix_tests.reliability.support import CHECKS, error_text, ingest, 
 RANGE = 10
 
 
-def test_ranged_run_with_checks_succeeds(devnet, tmp_path):
-    keys = keys_of(60, 3, RANGE)
-    result = ingest(keys, dg.DagsterInstance.ephemeral(), resources(devnet.url, str(tmp_path), RANGE), checks=True)
+def test_ranged_run_with_checks_succeeds(replay_rpc, tmp_path):
+    keys = keys_of(0, 3, RANGE)
+    res = resources(replay_rpc.resource(), str(tmp_path), RANGE)
+    result = ingest(keys, dg.DagsterInstance.ephemeral(), res, checks=True)
     assert result.success, error_text(result)[:3000]
     evaluations = result.get_asset_check_evaluations()
     # One evaluation per check and range: the nightly repair finds a failing range of a multi-range run.

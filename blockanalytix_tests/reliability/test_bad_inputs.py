@@ -27,10 +27,10 @@ KEYS = keys_of(0, 2, RANGE)
 
 
 @pytest.fixture(scope="module")
-def stored(devnet, tmp_path_factory):
-    """A storage folder already holding two ingested ranges."""
+def stored(replay_rpc, tmp_path_factory):
+    """A storage folder already holding two ingested ranges (of the recorded devnet)."""
     root = tmp_path_factory.mktemp("stored")
-    clean_ingest(devnet.url, str(root), KEYS)
+    clean_ingest(replay_rpc.resource(), str(root), KEYS)
     return root
 
 
@@ -61,20 +61,20 @@ def _ingest_fails(root, key: str, res: dict, *expected: str) -> str:
         ("000000020-000000029; rm -rf /", "FIRST-LAST"),
     ],
 )
-def test_malformed_partition_keys(devnet, stored, key, expected):
-    res = resources(devnet.url, str(stored), RANGE)
+def test_malformed_partition_keys(replay_rpc, stored, key, expected):
+    res = resources(replay_rpc.resource(), str(stored), RANGE)
     _ingest_fails(stored, key, res, expected)
 
 
-def test_range_beyond_the_head(devnet, stored):
+def test_range_beyond_the_head(replay_rpc, stored):
     key = format_key(1_000_000, 1_000_009)
-    res = resources(devnet.url, str(stored), RANGE)
+    res = resources(replay_rpc.resource(), str(stored), RANGE)
     msg = _ingest_fails(stored, key, res, "beyond the head", "its head is")
     assert "BLOCKANALYTIX_CONFIRMATIONS" in msg
 
 
-def test_wrong_chain_id(devnet, stored):
-    res = resources(devnet.url, str(stored), RANGE, chain_id=1)
+def test_wrong_chain_id(replay_rpc, stored):
+    res = resources(replay_rpc.resource(chain_id=1), str(stored), RANGE)
     _ingest_fails(stored, KEYS[0], res, "serves chain id 31337", "BLOCKANALYTIX_CHAIN_ID=31337")
 
 

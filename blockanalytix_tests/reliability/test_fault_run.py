@@ -7,6 +7,7 @@ import time
 import dagster as dg
 import pyarrow.parquet as pq
 
+from blockanalytix_assets.resources import RpcResource
 from blockanalytix_tests.faultproxy import FAULTS, FaultProxy
 from blockanalytix_tests.reliability.support import (
     clean_ingest,
@@ -26,7 +27,7 @@ RPC = dict(batch_size=4, max_workers=2, max_retries=8, timeout_s=1.0)
 def test_24_ranges_through_10_percent_faults_match_a_clean_ingest(devnet, tmp_path):
     keys = keys_of(0, N_RANGES, RANGE)
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"
-    clean_ingest(devnet.url, str(clean), keys)
+    clean_ingest(RpcResource(url=devnet.url, chain_id=devnet.chain_id), str(clean), keys)
 
     # Every kind once up front (each followed by a clean request), then random faults at RATE.
     script = [x for f in FAULTS for x in (f, None)]
