@@ -6,7 +6,7 @@ ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 CHECKOV := .venv-checkov/bin/checkov
 export BLOCKANALYTIX_HOME ?= $(CURDIR)/.blockanalytix
 
-.PHONY: setup test test-deps demo demo-stop bench lint fmt clean
+.PHONY: setup test test-fast record-rpc test-deps demo demo-stop bench lint fmt clean
 
 setup: $(VENV_STAMP) $(ANVIL)
 
@@ -40,6 +40,15 @@ test-deps:
 test: setup test-deps $(CHECKOV)
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q -p no:cacheprovider
+
+# Everything that starts no node or server (no anvil, MLflow, Postgres, moto, chromium, webserver): ingest tests
+# replay recorded JSON-RPC answers. A process fixture requested anyway raises (plugins/integration.py).
+test-fast: setup $(CHECKOV)
+	.venv/bin/python -m pytest -q -p no:cacheprovider -m "not integration"
+
+# Re-record blockanalytix_tests/fixtures/rpc/ from a freshly started test devnet (after a devnet or RPC change).
+record-rpc: setup
+	$(PY) -m blockanalytix_tests.record_rpc
 
 demo: setup
 	bash deployment/demo.sh start
