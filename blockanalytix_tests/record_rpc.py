@@ -1,6 +1,9 @@
-"""Record the replay fixture: the JSON-RPC answers the ingest asks the test devnet for, as gzipped JSON lines.
+"""Record the replay fixture: every JSON-RPC answer the ingest and its checks get from the test devnet.
 
 python -m blockanalytix_tests.record_rpc [--url URL]   (`make record-rpc`; without --url it starts the devnet)
+
+The requests go through the real RpcClient with a recording transport, so a new call the client makes (a raw
+table needing another RPC method) lands in the recording by re-running this.
 """
 
 from __future__ import annotations
@@ -8,23 +11,53 @@ from __future__ import annotations
 import argparse
 import gzip
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from blockanalytix_assets.ingest.replay import recording_line
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from blockanalytix_assets.ingest.extract import extract_range
+from blockanalytix_assets.ingest.replay import recording_line, request_key
 from blockanalytix_assets.ingest.rpc import RpcClient
-from blockanalytix_assets.ingest.rpc_requests import block_calls, range_calls
-from blockanalytix_tests.plugins.replay import RECORDED_BLOCKS, RECORDING
+from blockanalytix_tests.plugins.replay import CHAIN_ID, RECORDED_BLOCKS, RECORDING
 
-HEAD_CALLS = [("eth_chainId", []), ("eth_blockNumber", [])]
+
+class RecordingAdapter(HTTPAdapter):
+    """An HTTP transport that keeps every JSON-RPC request it sends with the answer it got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        sent, got = orjson.loads(request.body or b"null"), orjson.loads(response.content)
+        answers = {a["id"]: a for a in (got if isinstance(got, list) else [got])}
+        with self._lock:
+            for call in sent if isinstance(sent, list) else [sent]:
+                answer = {k: v for k, v in answers[call["id"]].items() if k in ("result", "error")}
+                self.lines[request_key(call["method"], call["params"])] = recording_line(
+                    call["method"], call["params"], answer
+                )
+        return response
 
 
 def record(url: str, blocks: Sequence[int] = RECORDED_BLOCKS) -> bytes:
-    """The recording of blocks: chain id, head, each block (full and hashes-only) and its receipts."""
-    calls = HEAD_CALLS + range_calls(blocks) + block_calls(blocks, full=False)
-    with RpcClient(url, max_workers=1) as client:
-        results = client.batch(calls)
-    return b"".join(recording_line(m, p, {"result": r}) + b"\n" for (m, p), r in zip(calls, results, strict=True))
+    """The answers raw_ingest and raw_blocks_canonical get for blocks, one line each, sorted by request."""
+    recorder, session = RecordingAdapter(), requests.Session()
+    session.mount("http://", recorder)
+    session.mount("https://", recorder)
+    with RpcClient(url, session=session) as client:
+        client.check_chain_id(CHAIN_ID)
+        client.block_number()  # the head: the replay answers null above it, as the node does
+        extract_range(client, blocks[0], blocks[-1])
+        client.get_blocks(list(blocks), full=False)
+    return b"".join(recorder.lines[k] + b"\n" for k in sorted(recorder.lines))
 
 
 def write(data: bytes, path: Path = RECORDING) -> None:

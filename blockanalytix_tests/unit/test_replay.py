@@ -17,13 +17,13 @@ def _client(path, **kw) -> RpcClient:
 def test_batches_over_worker_threads_get_the_recorded_answers(replay_rpc):
     with _client(replay_rpc.recording, batch_size=7, max_workers=3) as client:
         assert client.check_chain_id(31337) == 31337 and client.block_number() == 300
-        blocks, receipts = client.fetch_range(0, 29)
+        fetched = client.fetch_range(0, 29)
         tables = extract_range(client, 10, 19)
         stats = client.stats()
-    assert [b["hash"] for b in blocks] == [
+    assert [b["hash"] for b in fetched.blocks] == [
         replay_rpc.call("eth_getBlockByNumber", hex(n), True)["hash"] for n in range(30)
     ]
-    assert receipts[12] == replay_rpc.call("eth_getBlockReceipts", hex(12))
+    assert fetched.receipts[12] == replay_rpc.call("eth_getBlockReceipts", hex(12))
     assert tables["raw_blocks"].column("number").to_pylist() == list(range(10, 20))
     assert tables["raw_transactions"].num_rows > 0 and tables["token_transfers"].num_rows > 0
     assert stats["requests"] > 60 / 7 and not any(k.startswith("fault_") for k in stats)
