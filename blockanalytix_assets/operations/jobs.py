@@ -58,33 +58,15 @@ def launch_backfill(
     return backfill.backfill_id
 
 
-def _legacy_failed_ranges(rec) -> set[str] | None:
-    """Ranges a partition-less multi-range result (written before checks were recorded per range) failed."""
-    evaluation = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
-    failed = evaluation.metadata.get("failed_ranges") if evaluation is not None else None
-    return set(failed.value) if failed is not None else None
-
-
 def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[str, set[str]]:
     """Per check, the partitions whose latest evaluation failed."""
     out: dict[str, set[str]] = {}
     for ck in check_keys:
         history = instance.event_log_storage.get_asset_check_execution_history(ck, limit=100_000)
-        # Older multi-range runs stored one partition-less result listing its failed ranges; the ranges that
-        # run covered are its per-range PLANNED rows, which then stand for that result.
-        legacy = {
-            rec.run_id: failed
-            for rec in history
-            if rec.partition is None and rec.status in COMPLETED and (failed := _legacy_failed_ranges(rec)) is not None
-        }
         latest: dict[str, bool] = {}
         for rec in history:  # newest first: keep the latest completed evaluation per partition
-            if rec.partition is None or rec.partition in latest:
-                continue
-            if rec.status in COMPLETED:
+            if rec.partition is not None and rec.partition not in latest and rec.status in COMPLETED:
                 latest[rec.partition] = rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED
-            elif rec.status == AssetCheckExecutionRecordStatus.PLANNED and rec.run_id in legacy:
-                latest[rec.partition] = rec.partition not in legacy[rec.run_id]
         out[ck.to_user_string()] = {p for p, ok in latest.items() if not ok}
     return out
 
