@@ -73,7 +73,6 @@ def training_k8s_config(gpu_image: str | None = None) -> dict[str, Any]:
 
 
 INGEST_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("500m", "1Gi", "2", "4Gi"))
-TRANSFORM_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("1", "2Gi", "2", "6Gi"))
 SCORING_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("2", "4Gi", "4", "12Gi"))
 TRAINING_K8S_CONFIG: dict[str, Any] = training_k8s_config(os.environ.get(GPU_IMAGE_ENV) or None)
 
