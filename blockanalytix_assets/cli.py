@@ -71,7 +71,8 @@ def _instance():
 @click.option("--dry-run", is_flag=True, help="Print the keys that would be added, add nothing.")
 def ranges_sync(dry_run: bool) -> None:
     """Register every complete range at or below head - BLOCKANALYTIX_CONFIRMATIONS as a partition."""
-    from blockanalytix_assets.ingest.rpc import RpcClient, RpcError
+    from blockanalytix_assets.ingest.rpc import RpcClient
+    from blockanalytix_assets.ingest.rpc_errors import RpcError
     from blockanalytix_assets.ingest.sensors import new_range_keys
     from blockanalytix_assets.settings import Settings
 

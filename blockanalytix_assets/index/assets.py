@@ -4,7 +4,9 @@ import dagster as dg
 from pydantic import Field
 
 from blockanalytix_assets import table_names as tn
-from blockanalytix_assets.index.runs import MANIFEST_VERSION, RunTree, TreeSpec
+from blockanalytix_assets.index.manifest import VERSION as MANIFEST_VERSION
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.spec import TreeSpec
 from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
 from blockanalytix_assets.resources import StorageResource
 

@@ -27,15 +27,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from blockanalytix_assets.index.chunks import chunk_bounds, chunk_filters
-from blockanalytix_assets.index.manifest import PAGE_LEVEL, ROOT, VERSION, Manifests, split
+from blockanalytix_assets.index.manifest import PAGE_LEVEL, VERSION, Manifests, split
 from blockanalytix_assets.index.plan import LeafKeys, compute_cover, node_name, plan_nodes, range_index, replan
-from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, parts_for_key, track
+from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, track
 from blockanalytix_assets.index.spec import Part, TreeSpec
 from blockanalytix_assets.storage import Storage
 
-MANIFEST, MANIFEST_VERSION = ROOT, VERSION
 CHUNK_ROWS = 2_000_000
-__all__ = ["MANIFEST", "MANIFEST_VERSION", "Part", "RunTree", "TreeSpec", "parts_for_key", "range_index"]
 
 
 class RunTree:

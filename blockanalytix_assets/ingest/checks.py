@@ -9,6 +9,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import validation as v
+from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import BlockRange, parse_key, previous_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
@@ -103,8 +104,6 @@ def raw_blocks_canonical(
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         blocks = storage.storage().read(tn.RAW_BLOCKS, r.key, columns=["number", "hash"]).sort_by("number")
         number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
-        from blockanalytix_assets.ingest.rpc import BlockNotFoundError
-
         try:
             node_hash = rpc.client().get_blocks([number], full=False)[0].get("hash")
         except BlockNotFoundError:

@@ -15,7 +15,8 @@ import requests
 
 from blockanalytix_assets.ingest import validation
 from blockanalytix_assets.ingest.extract import extract_range
-from blockanalytix_assets.ingest.rpc import ChainIdMismatch, RpcClient, RpcError
+from blockanalytix_assets.ingest.rpc import RpcClient
+from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError
 from blockanalytix_tests.faultproxy import FAULTS, FaultProxy
 
 pytestmark = pytest.mark.integration
