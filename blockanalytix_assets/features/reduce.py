@@ -162,6 +162,16 @@ def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
+def column_numpy(t: pa.Table, name: str) -> np.ndarray:
+    """A table column as one numpy array."""
+    return t.column(name).to_numpy(zero_copy_only=False)
+
+
+def flag_numpy(t: pa.Table, name: str) -> np.ndarray:
+    """A boolean column as a numpy bool array, null as False."""
+    return pc.fill_null(t.column(name), False).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def filled_numpy(col: pa.Array, fill) -> np.ndarray:
     """numpy values with nulls replaced by fill (no copy through fill_null when there are none)."""
     return (pc.fill_null(col, fill) if col.null_count else col).to_numpy(zero_copy_only=False)
