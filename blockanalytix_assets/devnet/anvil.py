@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from blockanalytix_assets.settings import Settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NPM_ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 GENESIS_TIMESTAMP = 1_700_000_000
@@ -29,7 +31,7 @@ class AnvilStartError(RuntimeError):
 
 def find_anvil() -> str:
     """Return the anvil binary: $BLOCKANALYTIX_ANVIL, else the npm package's, else `anvil` on PATH."""
-    env = os.environ.get("BLOCKANALYTIX_ANVIL")
+    env = Settings.from_env().anvil
     if env:
         if Path(env).is_file() and os.access(env, os.X_OK):
             return env
