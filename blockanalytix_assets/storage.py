@@ -113,7 +113,7 @@ class Storage:
         opts = write_options(schema) | ({"write_statistics": statistics} if statistics is not None else {})
         opts |= {} if dictionary else {"use_dictionary": False}
 
-        def emit(sink) -> None:
+        def emit(sink: Any) -> None:
             with pq.ParquetWriter(sink, schema, **opts) as writer:
                 for table in tables:
                     writer.write_table(table, row_group_size=max(1, table.num_rows))

@@ -160,9 +160,10 @@ def lookback_keys(key: str, lookback_ranges: int, existing: list[str] | set[str]
     """Up to lookback_ranges keys just before key that exist in storage, oldest first."""
     have, out, k = set(existing), [], key
     for _ in range(max(lookback_ranges, 0)):
-        k = previous_key(k)
-        if k is None:
+        before = previous_key(k)
+        if before is None:
             break
+        k = before
         if k in have:
             out.append(k)
     return out[::-1]

@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -150,11 +151,12 @@ class RunTree:
             total = sum(md.num_rows for md in self._footers([p for kid in children for p in kid]))
         cutter = ShardCutter(self._merged(children, level, total, stats), spec.sort_column, self.shard_rows,
                              spec.row_group_rows)  # fmt: skip
-        folder, shards = f"{spec.name}/L{level}", []
+        folder = f"{spec.name}/L{level}"
+        shards: list[dict[str, Any]] = []
         while cutter.more():
             # The first file is named as a lone node's when the input fits one shard (merges never add rows).
             suffix = "" if not shards and total <= self.shard_rows else f"-{len(shards):04d}"
-            info = {"suffix": suffix}
+            info: dict[str, Any] = {"suffix": suffix}
             rows = track(cutter.shard(), spec.sort_column, info)
             self.storage.write_stream(folder, base + suffix, cutter.schema, rows, [spec.sort_column], spec.dictionary)
             shards.append(info)
@@ -208,7 +210,10 @@ class RunTree:
             stat, leaves = self._stat_leaves(keys), dict(old_leaves)
             touched = {k for k, t in stat.items() if t != old_leaves.get(k)}
             for k in touched:
-                leaves.pop(k) if stat[k] is None else leaves.__setitem__(k, stat[k])
+                if (token := stat[k]) is None:
+                    leaves.pop(k)
+                else:
+                    leaves[k] = token
             plan, present = replan(old_nodes, leaves, touched, spec.fanout), set()  # kept entries: trusted
             counts = {p: n for p, n in root["pages"].items() if int(p) not in pages}
         stats = {

@@ -1,18 +1,20 @@
 """Launching real Dagster backfills of block ranges (used by the repair job and `blockanalytix backfill`)."""
 
 import time
+from collections.abc import Iterable
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.operations.repair import ranges_to_repair
-from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.partitions import BLOCK_RANGES, block_ranges
 
 COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
-def per_range_assets(asset_graph) -> list[dg.AssetKey]:
+def per_range_assets(asset_graph: AssetGraph) -> list[dg.AssetKey]:
     """The raw assets and every block_ranges asset downstream whose inputs are all per-range too.
 
     An asset that also reads a model-wide table (anomaly_report reads anomaly_scores) is left to its own
@@ -31,16 +33,20 @@ def per_range_assets(asset_graph) -> list[dg.AssetKey]:
 
 
 def launch_backfill(
-    instance: dg.DagsterInstance, asset_graph, keys: list[str], title: str, tags: dict[str, str] | None = None
+    instance: dg.DagsterInstance,
+    asset_graph: AssetGraph,
+    keys: list[str],
+    title: str,
+    tags: dict[str, str] | None = None,
 ) -> str:
     """Register the keys as partitions if needed and submit one asset backfill; returns its id."""
     from dagster._core.execution.backfill import PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
 
-    existing = set(instance.get_dynamic_partitions(block_ranges.name))
+    existing = set(instance.get_dynamic_partitions(BLOCK_RANGES))
     missing = [k for k in keys if k not in existing]
     if missing:
-        instance.add_dynamic_partitions(block_ranges.name, missing)
+        instance.add_dynamic_partitions(BLOCK_RANGES, missing)
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
         asset_graph=asset_graph,
@@ -58,7 +64,9 @@ def launch_backfill(
     return backfill.backfill_id
 
 
-def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[str, set[str]]:
+def failed_check_partitions(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
+) -> dict[str, set[str]]:
     """Per check, the partitions whose latest evaluation failed."""
     out: dict[str, set[str]] = {}
     for ck in check_keys:
@@ -71,13 +79,13 @@ def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[st
     return out
 
 
-def keys_needing_repair(instance: dg.DagsterInstance, asset_graph) -> list[str]:
+def keys_needing_repair(instance: dg.DagsterInstance, asset_graph: AssetGraph) -> list[str]:
     """Registered ranges missing a raw asset, whose run failed, or whose latest check failed."""
     raw = {dg.AssetKey(a) for a in RAW_ASSETS}
     check_keys = [k for k in asset_graph.asset_check_keys if k.asset_key in raw]
     materialized = {a: instance.get_materialized_partitions(dg.AssetKey(a)) for a in RAW_ASSETS}
     return ranges_to_repair(
-        instance.get_dynamic_partitions(block_ranges.name),
+        instance.get_dynamic_partitions(BLOCK_RANGES),
         materialized,
         failed_check_partitions(instance, check_keys),
     )
