@@ -78,4 +78,3 @@ def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(d
     assert failed["raw_blocks:raw_blocks_complete"] == {KEYS[1]}
     assert set().union(*failed.values()) == {KEYS[1]}  # the other ranges passed every check
     assert keys_needing_repair(instance, graph) == [KEYS[1]]
-
