@@ -4,17 +4,25 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 CHECKOV := .venv-checkov/bin/checkov
+UV_VERSION := 0.13.9
 export BLOCKANALYTIX_HOME ?= $(CURDIR)/.blockanalytix
 
-.PHONY: setup test test-fast record-rpc test-deps demo demo-stop bench lint fmt clean
+.PHONY: setup lock test test-fast record-rpc test-deps demo demo-stop bench lint fmt clean
 
 setup: $(VENV_STAMP) $(ANVIL)
 
-$(VENV_STAMP): pyproject.toml
+# The stack exactly as uv.lock pins it, dev extras included, the package editable. --inexact leaves pip and uv in
+# .venv (they are not in the lock). After editing dependencies in pyproject.toml: `make lock`, commit uv.lock.
+$(VENV_STAMP): pyproject.toml uv.lock
 	test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/python -m pip install -q --upgrade pip uv
-	.venv/bin/uv pip install --python .venv/bin/python -q -e '.[dev]'
+	.venv/bin/python -m pip install -q --upgrade pip 'uv==$(UV_VERSION)'
+	UV_PROJECT_ENVIRONMENT=.venv .venv/bin/uv sync -q --frozen --inexact --extra dev
 	touch $@
+
+# Re-resolve uv.lock from pyproject.toml (`make lock UPGRADE=1` also moves every pin to its newest allowed version).
+lock:
+	test -x .venv/bin/uv || { python3 -m venv .venv && .venv/bin/python -m pip install -q 'uv==$(UV_VERSION)'; }
+	.venv/bin/uv lock $(if $(UPGRADE),--upgrade)
 
 $(ANVIL): package.json
 	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
@@ -37,8 +45,7 @@ test-deps:
 	    || { echo "could not apt-get install$$need: run as root or install them yourself"; exit 1; }; \
 	fi
 
-test: setup test-deps $(CHECKOV)
-	.venv/bin/ruff check .
+test: lint test-deps $(CHECKOV)
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 # Everything that starts no node or server (no anvil, MLflow, Postgres, moto, chromium, webserver): ingest tests
@@ -59,8 +66,12 @@ demo-stop:
 bench: setup
 	$(PY) -m blockanalytix_tests.benchmarks.run
 
-lint:
+# Formatting, lint, types (mypy's settings in pyproject.toml) and a lock that still matches pyproject.toml.
+lint: setup
+	.venv/bin/ruff format --check .
 	.venv/bin/ruff check .
+	.venv/bin/mypy
+	.venv/bin/uv lock --check
 
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

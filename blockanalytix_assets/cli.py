@@ -5,8 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 # Subcommands live with their stage and are imported only when used, so `--help` stays fast.
 LAZY_COMMANDS = {
@@ -55,7 +59,7 @@ def ranges() -> None:
     """Block-range partitions (`block_ranges`) in the Dagster instance."""
 
 
-def _instance():
+def _instance() -> DagsterInstance:
     import dagster as dg
 
     try:
@@ -71,8 +75,10 @@ def _instance():
 @click.option("--dry-run", is_flag=True, help="Print the keys that would be added, add nothing.")
 def ranges_sync(dry_run: bool) -> None:
     """Register every complete range at or below head - BLOCKANALYTIX_CONFIRMATIONS as a partition."""
-    from blockanalytix_assets.ingest.rpc import RpcClient, RpcError
+    from blockanalytix_assets.ingest.rpc import RpcClient
+    from blockanalytix_assets.ingest.rpc_errors import RpcError
     from blockanalytix_assets.ingest.sensors import new_range_keys
+    from blockanalytix_assets.partitions import BLOCK_RANGES
     from blockanalytix_assets.settings import Settings
 
     s = Settings.from_env()
@@ -83,10 +89,10 @@ def ranges_sync(dry_run: bool) -> None:
     except RpcError as exc:
         raise click.ClickException(str(exc)) from None
     instance = _instance()
-    existing = set(instance.get_dynamic_partitions("block_ranges"))
+    existing = set(instance.get_dynamic_partitions(BLOCK_RANGES))
     new_keys = new_range_keys(head, existing, s.range_size, s.confirmations, s.start_block)
     if not dry_run and new_keys:
-        instance.add_dynamic_partitions("block_ranges", new_keys)
+        instance.add_dynamic_partitions(BLOCK_RANGES, new_keys)
     click.echo(
         json.dumps(
             {
@@ -104,7 +110,9 @@ def ranges_sync(dry_run: bool) -> None:
 @ranges.command("list")
 def ranges_list() -> None:
     """Print the registered partition keys, one per line."""
-    for key in _instance().get_dynamic_partitions("block_ranges"):
+    from blockanalytix_assets.partitions import BLOCK_RANGES
+
+    for key in _instance().get_dynamic_partitions(BLOCK_RANGES):
         click.echo(key)
 
 

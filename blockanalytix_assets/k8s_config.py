@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any
+
+from blockanalytix_assets.settings import Settings
 
 K8S_CONFIG_TAG = "dagster-k8s/config"
 GPU_NODE_LABEL = "blockanalytix/gpu"
 GPU_RESOURCE = "nvidia.com/gpu"
-GPU_IMAGE_ENV = "BLOCKANALYTIX_GPU_IMAGE"
 
 # Hardening that holds for every step. The read-only root filesystem and the writable /tmp
 # emptyDir come from the Helm values (run launcher + code location), which every step pod inherits;
@@ -73,9 +73,8 @@ def training_k8s_config(gpu_image: str | None = None) -> dict[str, Any]:
 
 
 INGEST_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("500m", "1Gi", "2", "4Gi"))
-TRANSFORM_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("1", "2Gi", "2", "6Gi"))
 SCORING_K8S_CONFIG: dict[str, Any] = step_k8s_config(resources("2", "4Gi", "4", "12Gi"))
-TRAINING_K8S_CONFIG: dict[str, Any] = training_k8s_config(os.environ.get(GPU_IMAGE_ENV) or None)
+TRAINING_K8S_CONFIG: dict[str, Any] = training_k8s_config(Settings.from_env().gpu_image)
 
 
 def k8s_tags(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The `block_ranges` dynamic partitions shared by every per-range asset."""
 
 import dagster as dg
+from dagster._core.definitions.partitions.context import PartitionLoadingContext
 from dagster._core.errors import DagsterUnknownPartitionError
 
 from blockanalytix_assets.ranges import BlockRange, parse_key
@@ -9,7 +10,7 @@ from blockanalytix_assets.ranges import BlockRange, parse_key
 class BlockRangePartitions(dg.DynamicPartitionsDefinition):
     """Dynamic block-range partitions whose unknown-key error says how to register the range."""
 
-    def validate_partition_key(self, partition_key: str, context) -> None:  # noqa: ANN001 (Dagster's type)
+    def validate_partition_key(self, partition_key: str, context: PartitionLoadingContext) -> None:
         try:
             super().validate_partition_key(partition_key, context)
         except DagsterUnknownPartitionError:
@@ -21,7 +22,8 @@ class BlockRangePartitions(dg.DynamicPartitionsDefinition):
             ) from None
 
 
-block_ranges = BlockRangePartitions(name="block_ranges")
+BLOCK_RANGES = "block_ranges"  # the partitions definition's name in the instance
+block_ranges = BlockRangePartitions(name=BLOCK_RANGES)
 
 
 def partition_range(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, range_size: int) -> BlockRange:

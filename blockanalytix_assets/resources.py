@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -114,20 +113,18 @@ class PipelineSettings(dg.ConfigurableResource):
     start_block: int = Field(default=0, description="First block to register (BLOCKANALYTIX_START_BLOCK).")
 
 
-def _secret_or_value(name: str, default: str) -> str | dg.EnvVar:
-    # EnvVar keeps the value out of the UI's resource config; a plain default is not secret.
-    return dg.EnvVar(name) if os.environ.get(name) else default
+def _rpc_url(s: Settings) -> str | dg.EnvVar:
+    # EnvVar keeps a configured URL (it may hold an API key) out of the UI's resource config; the default is not secret.
+    return DEFAULT_RPC_URL if s.rpc_url == DEFAULT_RPC_URL else dg.EnvVar("BLOCKANALYTIX_RPC_URL")
 
 
 def local_resources() -> dict[str, object]:
     """Resources for one machine: values from BLOCKANALYTIX_* env vars with devnet defaults."""
     s = Settings.from_env()
     return {
-        "rpc": RpcResource(url=_secret_or_value("BLOCKANALYTIX_RPC_URL", DEFAULT_RPC_URL), chain_id=s.chain_id),
-        "storage": StorageResource(root=s.storage, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")),
-        "mlflow": MlflowResource(
-            tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or "http://127.0.0.1:5000",
-        ),
+        "rpc": RpcResource(url=_rpc_url(s), chain_id=s.chain_id),
+        "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
+        "mlflow": MlflowResource(tracking_uri=s.tracking_uri),
         "settings": PipelineSettings(
             range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block
         ),
@@ -139,7 +136,7 @@ def k8s_resources() -> dict[str, object]:
     s = Settings.from_env()
     return {
         "rpc": RpcResource(url=dg.EnvVar("BLOCKANALYTIX_RPC_URL"), chain_id=s.chain_id),
-        "storage": StorageResource(root=s.storage, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")),
+        "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
         "mlflow": MlflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
         "settings": PipelineSettings(
             range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block

@@ -1,12 +1,17 @@
-"""Environment settings shared by the assets, the CLI and the devnet (plain Python, no Dagster)."""
+"""Environment settings shared by the assets, the CLI, the API and the devnet (plain Python, no Dagster).
+
+Every environment variable the package reads is read here; README's Configuration table lists them.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+DEFAULT_MLFLOW_TRACKING_URI = "http://127.0.0.1:5000"
+DEFAULT_AWS_REGION = "us-east-1"
 DEVNET_CHAIN_ID = 31337
 
 
@@ -20,9 +25,14 @@ def _int_env(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not an integer; set it to a whole number, e.g. {name}={default}") from None
 
 
+def _str_env(name: str) -> str | None:
+    """The variable's value, None when unset or blank."""
+    return (os.environ.get(name) or "").strip() or None
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The BLOCKANALYTIX_* environment, read once."""
+    """The environment, read once: BLOCKANALYTIX_*, MLflow's tracking URI, S3 and the browser for PNGs."""
 
     rpc_url: str
     chain_id: int
@@ -33,6 +43,22 @@ class Settings:
     deployment: str
     start_block: int = 0
     api_memory_limit: str = "512MB"
+    mlflow_tracking_uri: str | None = None  # None: the pipeline uses DEFAULT_MLFLOW_TRACKING_URI
+    aws_endpoint_url: str | None = None  # None: AWS itself
+    aws_region: str = DEFAULT_AWS_REGION
+    # Credentials only the API's DuckDB needs spelled out (pyarrow and boto3 read them themselves).
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
+    anvil: str | None = None  # an anvil binary; None: node_modules', then PATH's
+    git_commit: str | None = None  # recorded on training runs where the image has no .git
+    gpu_image: str | None = None  # the CUDA image training steps run in on Kubernetes
+    browser_path: str | None = None  # the Chrome/Chromium kaleido drives for report PNGs
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking server the pipeline logs to."""
+        return self.mlflow_tracking_uri or DEFAULT_MLFLOW_TRACKING_URI
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,4 +81,14 @@ class Settings:
             deployment=deployment,
             start_block=_int_env("BLOCKANALYTIX_START_BLOCK", 0),
             api_memory_limit=os.environ.get("BLOCKANALYTIX_API_MEMORY_LIMIT", "").strip() or "512MB",
+            mlflow_tracking_uri=_str_env("MLFLOW_TRACKING_URI"),
+            aws_endpoint_url=_str_env("AWS_ENDPOINT_URL"),
+            aws_region=_str_env("AWS_REGION") or DEFAULT_AWS_REGION,
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
+            anvil=_str_env("BLOCKANALYTIX_ANVIL"),
+            git_commit=_str_env("BLOCKANALYTIX_GIT_COMMIT"),
+            gpu_image=_str_env("BLOCKANALYTIX_GPU_IMAGE"),
+            browser_path=_str_env("BROWSER_PATH"),
         )

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from blockanalytix_assets.settings import Settings
+
 # Fixed writer options so that the same table always gives the same bytes.
 # Page checksums make a flipped byte an error on read instead of silently different rows.
 WRITE_OPTIONS = dict(
@@ -61,8 +63,9 @@ class Storage:
     def _fs(self) -> tuple[pafs.FileSystem, str]:
         if self.root.startswith("s3://"):
             u = urlparse(self.root)
-            kwargs: dict = {"region": self.s3_region or os.environ.get("AWS_REGION", "us-east-1")}
-            endpoint = self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+            env = Settings.from_env()
+            kwargs: dict = {"region": self.s3_region or env.aws_region}
+            endpoint = self.s3_endpoint_url or env.aws_endpoint_url
             if endpoint:
                 ep = urlparse(endpoint)
                 kwargs["endpoint_override"] = ep.netloc or endpoint
@@ -110,7 +113,7 @@ class Storage:
         opts = write_options(schema) | ({"write_statistics": statistics} if statistics is not None else {})
         opts |= {} if dictionary else {"use_dictionary": False}
 
-        def emit(sink) -> None:
+        def emit(sink: Any) -> None:
             with pq.ParquetWriter(sink, schema, **opts) as writer:
                 for table in tables:
                     writer.write_table(table, row_group_size=max(1, table.num_rows))

@@ -145,7 +145,7 @@ def test_asset_bodies_fit_on_a_screen():
 def test_versioned_logic_sets_code_versions():
     from blockanalytix_assets.features.address import ADDRESS_FEATURE_SPEC_VERSION
     from blockanalytix_assets.features.transaction import FEATURE_SPEC_VERSION
-    from blockanalytix_assets.index.runs import MANIFEST_VERSION
+    from blockanalytix_assets.index.manifest import VERSION as MANIFEST_VERSION
 
     graph = build_definitions("local").resolve_asset_graph()
     expected = {

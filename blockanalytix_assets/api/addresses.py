@@ -29,6 +29,7 @@ from blockanalytix_assets.api.rows import (
     transaction_row,
 )
 from blockanalytix_assets.index.shards import parts_for_key
+from blockanalytix_assets.index.spec import Part
 from blockanalytix_assets.storage import Storage
 
 RECENT_RANGES = 32
@@ -55,7 +56,7 @@ ORDER BY block_number DESC, transaction_index DESC LIMIT $n
 NO_POSITION = (2**62, 2**62)
 
 
-def _point(points: PointReader, tokens: dict[str, str], address: str, part) -> pa.Table | None:
+def _point(points: PointReader, tokens: dict[str, str], address: str, part: Part) -> pa.Table | None:
     from blockanalytix_assets.features.profiles import PROFILE_COLUMNS
 
     return points.lookup(part.path, tokens.get(part.path, ""), "address", address, PROFILE_COLUMNS)
@@ -134,7 +135,7 @@ class AddressLookup:
         self, address: str, active: list[tuple[int, int]], limit: int, position: tuple[int, ...]
     ) -> list[Future]:
         """Transactions page, risk and anomalous transactions: they need only the newest active ranges."""
-        calls = [
+        calls: list[Callable[[], Any]] = [
             partial(self.transactions, address, active, limit, position),
             partial(self.risk, address, active),
             partial(self.anomalous, address, active),
@@ -223,7 +224,8 @@ class AddressLookup:
 
     def anomalous(self, address: str, active: list[tuple[int, int]]) -> list[dict]:
         """Above-threshold scored transactions in the newest RECENT_RANGES active ranges, newest first."""
-        keys, out = self._recent("anomaly_scores", active), []
+        keys = self._recent("anomaly_scores", active)
+        out: list[dict] = []
         for size in RECENT_BATCHES:
             batch, keys = keys[-size:], keys[:-size]
             if not batch or len(out) >= ANOMALOUS_LIMIT:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 KEY_PATTERN = r"^[0-9]{9,}-[0-9]{9,}$"
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": models.ErrorBody, "description": "Malformed key, hash, address or query parameter."},
     404: {"model": models.ErrorBody, "description": "Nothing stored under that key, hash or address."},
 }
@@ -95,7 +95,7 @@ def _precise_openapi(app: FastAPI) -> None:
         app.openapi_schema = spec
         return spec
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
 
 
 def create_app(

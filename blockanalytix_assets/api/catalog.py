@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from blockanalytix_assets.api import footer_cache
 from blockanalytix_assets.api.engine import Engine, sql_list
 from blockanalytix_assets.api.summaries import parse_summary
+from blockanalytix_assets.index.plan import range_index as tree_index
 from blockanalytix_assets.ranges import PartitionKeyError, parse_key
 from blockanalytix_assets.storage import Storage
 
@@ -78,12 +79,11 @@ class Snapshot:
 
 
 def range_index(key: str) -> int | None:
-    """The index of an aligned, fixed-size range key (first // size)."""
+    """The run trees' index of a range key (index/plan.py), None for a key that is not a range."""
     try:
-        r = parse_key(key)
+        return tree_index(key)
     except PartitionKeyError:
         return None
-    return r.first // r.size
 
 
 class Catalog:

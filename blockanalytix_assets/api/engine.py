@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 import duckdb
 import pyarrow as pa
 
+from blockanalytix_assets.settings import Settings
+
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
@@ -26,16 +28,16 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def s3_secret_sql(env: dict[str, str] | None = None) -> str:
-    """CREATE SECRET for S3 from the AWS_* environment (path-style URLs, SSL from the endpoint's scheme)."""
-    env = dict(os.environ if env is None else env)
-    parts = ["TYPE s3", "URL_STYLE 'path'", f"REGION {_quote(env.get('AWS_REGION') or 'us-east-1')}"]
-    if env.get("AWS_ACCESS_KEY_ID"):
-        parts.append(f"KEY_ID {_quote(env['AWS_ACCESS_KEY_ID'])}")
-        parts.append(f"SECRET {_quote(env.get('AWS_SECRET_ACCESS_KEY', ''))}")
-    if env.get("AWS_SESSION_TOKEN"):
-        parts.append(f"SESSION_TOKEN {_quote(env['AWS_SESSION_TOKEN'])}")
-    endpoint = env.get("AWS_ENDPOINT_URL")
+def s3_secret_sql(s: Settings | None = None) -> str:
+    """CREATE SECRET for S3 from the AWS_* settings (path-style URLs, SSL from the endpoint's scheme)."""
+    s = s or Settings.from_env()
+    parts = ["TYPE s3", "URL_STYLE 'path'", f"REGION {_quote(s.aws_region)}"]
+    if s.aws_access_key_id:
+        parts.append(f"KEY_ID {_quote(s.aws_access_key_id)}")
+        parts.append(f"SECRET {_quote(s.aws_secret_access_key or '')}")
+    if s.aws_session_token:
+        parts.append(f"SESSION_TOKEN {_quote(s.aws_session_token)}")
+    endpoint = s.aws_endpoint_url
     if endpoint:
         ep = urlparse(endpoint)
         parts.append(f"ENDPOINT {_quote(ep.netloc or endpoint)}")

@@ -14,14 +14,12 @@ from blockanalytix_assets.api.engine import DEFAULT_MEMORY_LIMIT, Engine, sql_li
 from blockanalytix_assets.api.points import PointReader
 from blockanalytix_assets.api.rows import (
     TX_COLUMNS,
-    CursorError,
     anomaly_row,
     decode_cursor,
     encode_cursor,
     transaction_row,
 )
 from blockanalytix_assets.index.shards import parts_for_key
-from blockanalytix_assets.reports.data import SCORE_COLUMNS
 from blockanalytix_assets.storage import Storage
 
 ANOMALY_PAGE_SQL = """
@@ -174,6 +172,3 @@ class Queries:
         position = decode_cursor(cursor, 2) if cursor else None
         lookup = AddressLookup(self.storage, self.engine, self.snap, self.points, self.pool, self.query_pool)
         return lookup.answer(address, limit, position)
-
-
-__all__ = ["Queries", "CursorError", "TX_COLUMNS", "SCORE_COLUMNS"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,12 +12,12 @@ SUMMARY_KEY = b"blockanalytix.summary"
 SUMMARY_FIELDS = ("rows", "anomalies", "threshold", "max_score", "classifier_version", "autoencoder_version")
 
 
-def _first_valid(column: pa.ChunkedArray) -> object:
+def _first_valid(column: pa.ChunkedArray) -> Any:
     valid = pc.drop_null(column)
     return valid[0].as_py() if len(valid) else None
 
 
-def _max(table: pa.Table, name: str) -> object:
+def _max(table: pa.Table, name: str) -> Any:
     return pc.max(table[name]).as_py() if name in table.column_names and table.num_rows else None
 
 

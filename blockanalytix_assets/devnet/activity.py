@@ -73,7 +73,9 @@ def _token(w: World) -> bool:
     owner = w.token_owner[token]
     # Owners distribute supply early on (fan-out); later holders trade among themselves.
     sender = owner if w.rng.random() < 0.25 or len(holders) < 2 else w.pick(holders, min_eth=0.002)
-    held = w.ledger.token_balance(token, sender) if sender else 0
+    if sender is None:
+        return False
+    held = w.ledger.token_balance(token, sender)
     if not held:
         return False
     to = w.retail[int(w.rng.integers(len(w.retail)))]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from blockanalytix_assets.settings import Settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NPM_ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 GENESIS_TIMESTAMP = 1_700_000_000
@@ -29,7 +31,7 @@ class AnvilStartError(RuntimeError):
 
 def find_anvil() -> str:
     """Return the anvil binary: $BLOCKANALYTIX_ANVIL, else the npm package's, else `anvil` on PATH."""
-    env = os.environ.get("BLOCKANALYTIX_ANVIL")
+    env = Settings.from_env().anvil
     if env:
         if Path(env).is_file() and os.access(env, os.X_OK):
             return env
@@ -137,17 +139,21 @@ class Anvil:
         """Start anvil and wait until it answers; detach=True puts it in its own session (outlives us)."""
         if self.load_state and not self.load_state.is_file():
             raise FileNotFoundError(f"state file {self.load_state} does not exist")
-        out = subprocess.DEVNULL
+        log = None
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_path, "ab")  # handed to the child, closed below
+            log = open(self.log_path, "ab")  # handed to the child, closed below
         try:
             self.proc = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+                self.command(),
+                stdout=subprocess.DEVNULL if log is None else log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
             )
         finally:
-            if out is not subprocess.DEVNULL:
-                out.close()
+            if log is not None:
+                log.close()
         try:
             wait_ready(self.url, self.chain_id, timeout, self.proc)
         except BaseException:

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from eth_hash.auto import keccak  # light import: eth_abi/eth_utils cost ~0.4 s per CLI start
+from eth_hash.auto import keccak  # light; eth_abi (~0.4 s to import) is imported where it is used
 
 CONTRACTS = Path(__file__).parent / "contracts"
 TRANSFER_TOPIC = "0x" + keccak(b"Transfer(address,address,uint256)").hex()
@@ -19,21 +19,16 @@ def token_artifact() -> dict:
     return json.loads((CONTRACTS / "Token.json").read_text())
 
 
-def _abi_string(text: str) -> bytes:
-    raw = text.encode()
-    return len(raw).to_bytes(32, "big") + raw.ljust((len(raw) + 31) // 32 * 32, b"\0")
-
-
 def deploy_data(name: str, symbol: str, decimals: int, supply: int) -> str:
     """Return the creation calldata (bytecode + ABI-encoded (string, string, uint8, uint256) args)."""
-    tail1, tail2 = _abi_string(name), _abi_string(symbol)
-    head = [4 * 32, 4 * 32 + len(tail1), decimals, supply]
-    args = b"".join(v.to_bytes(32, "big") for v in head) + tail1 + tail2
+    from eth_abi import encode  # a few deployments per chain
+
+    args = encode(["string", "string", "uint8", "uint256"], [name, symbol, decimals, supply])
     return token_artifact()["bytecode"] + args.hex()
 
 
 def transfer_data(to: str, value: int) -> str:
-    """Return the calldata of transfer(to, value)."""
+    """Return the calldata of transfer(to, value): two static words, formatted (called per planned transfer)."""
     return f"0x{TRANSFER_SELECTOR}{to[2:].lower():0>64}{value:064x}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,8 @@ class Tx:
 
     def rpc(self) -> dict:
         """Return the eth_sendTransaction object (explicit nonce, gas and fees: no node-side estimates)."""
-        d = {"from": self.sender, "nonce": hex(self.nonce), "gas": hex(self.gas), "value": hex(self.value)}
+        d: dict[str, Any] = {"from": self.sender, "nonce": hex(self.nonce), "gas": hex(self.gas)}
+        d["value"] = hex(self.value)
         if self.to is not None:
             d["to"] = self.to
         if self.data != "0x":

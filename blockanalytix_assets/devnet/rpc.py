@@ -46,7 +46,7 @@ class DevnetRpc:
         if not isinstance(answers, list):
             raise DevnetRpcError(f"batch answered with {str(answers)[:200]}")
         by_id = {a.get("id"): a for a in answers}
-        results = []
+        results: list[Any] = []
         for i, (method, params) in enumerate(calls):
             answer = by_id.get(base + i)
             if answer is None:

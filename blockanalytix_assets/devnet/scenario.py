@@ -27,7 +27,8 @@ def typology_schedule(world: World) -> dict[int, str]:
     """Return start block -> typology: a shuffled round of all typologies, one about every few blocks."""
     cfg, rng = world.config, world.rng
     schedule: dict[int, str] = {}
-    block, order = FIRST_TYPOLOGY_BLOCK, []
+    block = FIRST_TYPOLOGY_BLOCK
+    order: list[str] = []
     while block <= cfg.blocks:
         if not order:
             order = [TYPOLOGIES[i] for i in rng.permutation(len(TYPOLOGIES))]

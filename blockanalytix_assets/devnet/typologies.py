@@ -26,7 +26,7 @@ def phishing_drain(w: World) -> Iterator[None]:
                 continue
             token = w.token_with_supply()
             held = w.ledger.token_balance(token, victim) if token else 0
-            if held and w.rng.random() < 0.4:
+            if token is not None and held and w.rng.random() < 0.4:
                 if w.block.token_transfer(victim, token, drainer, held, "phishing"):
                     w.label(drainer, name)
             value = int(w.block.spendable(victim, GAS_TOKEN) * w.rng.uniform(0.3, 0.95))

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.address import TOKEN_COLUMNS
-from blockanalytix_assets.features.reduce import Grouping, extremes, wei_array, wei_parts
+from blockanalytix_assets.features.reduce import Grouping, column_numpy, extremes, flag_numpy, wei_array, wei_parts
 from blockanalytix_assets.features.sketch import SKETCH_TYPE, hash64, kmv_from_pairs
 from blockanalytix_assets.ingest.schema import WEI, erc20_transfers
 from blockanalytix_assets.transform.encoding import encode
@@ -71,14 +71,6 @@ ACTIVITY_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in _COLUMNS])
 MERGE_RULES: dict[str, str] = {n: r for n, _, r in _COLUMNS}
 
 
-def _np(t: pa.Table, name: str) -> np.ndarray:
-    return t.column(name).to_numpy(zero_copy_only=False)
-
-
-def _flag(t: pa.Table, name: str) -> np.ndarray:
-    return pc.fill_null(t.column(name), False).to_numpy(zero_copy_only=False).astype(bool)
-
-
 def _tokens(t_from: np.ndarray, t_to: np.ndarray, token: np.ndarray, n: int) -> pa.Array:
     """Per code, list<struct<token_address (code), sent, received>> sorted by token code."""
     has_tok = token >= 0
@@ -118,11 +110,11 @@ def address_activity(txs: pa.Table, token_transfers: pa.Table | None, range_inde
     frm, to, created, t_from, t_to, token = (rank[c] for c in codes)  # -1 (null) -> rank[n] = -1
     names = names.take(pa.array(perm)).cast(pa.string())
 
-    ts = _np(txs, "block_timestamp").astype(np.int64)
-    block = _np(txs, "block_number").astype(np.int64)
+    ts = column_numpy(txs, "block_timestamp").astype(np.int64)
+    block = column_numpy(txs, "block_number").astype(np.int64)
     low, high, _ = wei_parts(txs.column("value"))
-    ok = ~_flag(txs, "failed")
-    creation, call = _flag(txs, "is_contract_creation"), _flag(txs, "is_contract_call")
+    ok = ~flag_numpy(txs, "failed")
+    creation, call = flag_numpy(txs, "is_contract_creation"), flag_numpy(txs, "is_contract_call")
     sent, recv = ~creation, to >= 0
     to_contract = call | creation
 

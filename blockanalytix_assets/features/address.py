@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.naming import kaggle_column_name
+from blockanalytix_assets.features.reduce import column_numpy, flag_numpy
 from blockanalytix_assets.ingest.schema import erc20_transfers
 from blockanalytix_assets.transform.encoding import encode, grouped_min_max, unique_pairs
 
@@ -96,14 +97,6 @@ class _Groups:
         return out
 
 
-def _np(t: pa.Table, name: str) -> np.ndarray:
-    return t.column(name).to_numpy(zero_copy_only=False)
-
-
-def _flag(t: pa.Table, name: str) -> np.ndarray:
-    return pc.fill_null(t.column(name), False).to_numpy(zero_copy_only=False).astype(bool)
-
-
 def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> pa.Table:
     """One row per address seen in the window's transactions or token transfers."""
     txs = txs.select(TX_COLUMNS)
@@ -116,10 +109,10 @@ def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> 
     )
     n = len(names)
     g = _Groups(n)
-    ts = _np(txs, "block_timestamp").astype(np.float64) / 60.0
+    ts = column_numpy(txs, "block_timestamp").astype(np.float64) / 60.0
     value = np.nan_to_num(pc.fill_null(txs.column("value_eth"), 0.0).to_numpy(zero_copy_only=False))
-    ok = ~_flag(txs, "failed")
-    creation, call = _flag(txs, "is_contract_creation"), _flag(txs, "is_contract_call")
+    ok = ~flag_numpy(txs, "failed")
+    creation, call = flag_numpy(txs, "is_contract_creation"), flag_numpy(txs, "is_contract_call")
     sent, recv = ~creation, to >= 0
     to_contract = call | creation
     f: dict[str, np.ndarray] = {}

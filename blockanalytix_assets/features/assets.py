@@ -22,6 +22,7 @@ from blockanalytix_assets.features.transaction import (
     transaction_features,
 )
 from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.spec import Part
 from blockanalytix_assets.index.trees import PROFILE_TREE
 from blockanalytix_assets.ingest.schema import read_token_transfers
 from blockanalytix_assets.metadata import seconds_since, table_metadata
@@ -156,7 +157,7 @@ def address_features_asset(
     return dg.MaterializeResult(metadata=meta)
 
 
-def _history_keys(cover) -> list[str]:
+def _history_keys(cover: list[Part]) -> list[str]:
     """The range keys a cover holds (a node holds every range between its first and last key)."""
     return sorted({k for p in cover for k in range_keys(p.first_key, p.last_key)})
 

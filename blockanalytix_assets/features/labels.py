@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,11 +79,17 @@ def _category_from_text(*texts: object) -> str:
     return "scam"
 
 
-def _frame(address, label, category, source: str, first_seen=None) -> pd.DataFrame:
+def _frame(
+    address: Iterable[str],
+    label: str | Iterable[str],
+    category: str | Iterable[str],
+    source: str,
+    first_seen: Iterable[int] | None = None,
+) -> pd.DataFrame:
     address = list(address)
     n = len(address)
 
-    def col(v: object) -> list:
+    def col(v: str | Iterable[str]) -> list:
         return [v] * n if isinstance(v, str) else list(v)
 
     return pd.DataFrame(

@@ -12,6 +12,7 @@ I64_MAX, I64_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 U64_MAX = np.iinfo(np.uint64).max
 _LOW32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
+Fill = float | np.generic  # a reduction's value for groups without rows
 
 
 class Grouping:
@@ -30,14 +31,14 @@ class Grouping:
         self.sizes = np.diff(np.append(self.starts, len(c)))
         self.row_group = np.repeat(np.arange(len(self.starts)), self.sizes)  # sorted row -> present-group index
 
-    def _scatter(self, values: np.ndarray, fill) -> np.ndarray:
+    def _scatter(self, values: np.ndarray, fill: Fill) -> np.ndarray:
         if len(self.groups) == self.n:
             return values
         out = np.full((self.n, *values.shape[1:]), fill, dtype=values.dtype)
         out[self.groups] = values
         return out
 
-    def reduce(self, values: np.ndarray, ufunc: np.ufunc, fill=0) -> np.ndarray:
+    def reduce(self, values: np.ndarray, ufunc: np.ufunc, fill: Fill = 0) -> np.ndarray:
         """ufunc.reduceat per group (fill where a group has no rows)."""
         values = np.asarray(values)
         if not len(self.starts):
@@ -162,7 +163,17 @@ def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
-def filled_numpy(col: pa.Array, fill) -> np.ndarray:
+def column_numpy(t: pa.Table, name: str) -> np.ndarray:
+    """A table column as one numpy array."""
+    return t.column(name).to_numpy(zero_copy_only=False)
+
+
+def flag_numpy(t: pa.Table, name: str) -> np.ndarray:
+    """A boolean column as a numpy bool array, null as False."""
+    return pc.fill_null(t.column(name), False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def filled_numpy(col: pa.Array, fill: Fill) -> np.ndarray:
     """numpy values with nulls replaced by fill (no copy through fill_null when there are none)."""
     return (pc.fill_null(col, fill) if col.null_count else col).to_numpy(zero_copy_only=False)
 
@@ -202,6 +213,7 @@ def merge_scalar(col: pa.Array, rule: str, g: Grouping) -> pa.Array:
         if rule == "sum":
             return wei_array(*g.wei_sum(low, high))
         return wei_array(*g.wei_extreme(low, high, valid, largest=rule == "max"))
+    fill: Fill
     if rule in ("sum", "or"):
         fill, ufunc = (0, np.add) if rule == "sum" else (False, np.logical_or)
         return pa.array(g.reduce(filled_numpy(col, fill), ufunc, fill), col.type)

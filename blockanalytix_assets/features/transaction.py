@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets.features.reduce import column_numpy
 from blockanalytix_assets.ranges import previous_key
 from blockanalytix_assets.transform.encoding import encode, unique_pairs
 
@@ -53,10 +54,6 @@ ACTIVITY_COLUMNS = [
 ]
 
 
-def _col(t: pa.Table, name: str) -> np.ndarray:
-    return t.column(name).to_numpy(zero_copy_only=False)
-
-
 def _num(t: pa.Table, name: str) -> np.ndarray:
     """A column as float64 with NaN for nulls."""
     col = pc.cast(t.column(name), pa.float64())
@@ -86,12 +83,12 @@ def transaction_features(current: pa.Table, lookback: list[pa.Table] | None = No
     window = pa.concat_tables([*earlier, current.select(ACTIVITY_COLUMNS)], promote_options="default")
     is_cur = np.zeros(window.num_rows, dtype=bool)
     is_cur[window.num_rows - n_cur :] = True
-    order = np.lexsort((_col(window, "transaction_index"), _col(window, "block_number")))
+    order = np.lexsort((column_numpy(window, "transaction_index"), column_numpy(window, "block_number")))
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     (frm, to), uniques = encode(window.column("from_address"), window.column("to_address"))
     n = max(len(uniques), 1)
-    ts = _col(window, "block_timestamp").astype(np.float64)
+    ts = column_numpy(window, "block_timestamp").astype(np.float64)
 
     cur_from, cur_to = frm[is_cur], to[is_cur]
     rng = _activity(cur_from, cur_to, n)
@@ -116,7 +113,7 @@ def transaction_features(current: pa.Table, lookback: list[pa.Table] | None = No
     cur_rank = rank[is_cur]
     receiver_new = np.where(cur_to >= 0, _pick(first_pos, cur_to) >= cur_rank, True)
 
-    hour = (_col(current, "block_timestamp") // 3600) % 24
+    hour = (column_numpy(current, "block_timestamp") // 3600) % 24
     chars = pc.fill_null(pc.binary_length(current.column("input")), 2).to_numpy(zero_copy_only=False)
     input_bytes = np.maximum(chars - 2, 0) // 2
     gas = _num(current, "gas")
@@ -163,9 +160,10 @@ def lookback_keys(key: str, lookback_ranges: int, existing: list[str] | set[str]
     """Up to lookback_ranges keys just before key that exist in storage, oldest first."""
     have, out, k = set(existing), [], key
     for _ in range(max(lookback_ranges, 0)):
-        k = previous_key(k)
-        if k is None:
+        before = previous_key(k)
+        if before is None:
             break
+        k = before
         if k in have:
             out.append(k)
     return out[::-1]

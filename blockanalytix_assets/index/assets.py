@@ -4,7 +4,9 @@ import dagster as dg
 from pydantic import Field
 
 from blockanalytix_assets import table_names as tn
-from blockanalytix_assets.index.runs import MANIFEST_VERSION, RunTree, TreeSpec
+from blockanalytix_assets.index.manifest import VERSION as MANIFEST_VERSION
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.spec import TreeSpec
 from blockanalytix_assets.index.trees import PROFILE_TREE, TX_INDEX_TREE
 from blockanalytix_assets.resources import StorageResource
 
@@ -32,7 +34,8 @@ class IndexConfig(dg.Config):
 
 def _changed_since(instance: dg.DagsterInstance, leaf: str, after: int) -> tuple[list[str], int]:
     """Partition keys of the leaf asset materialised after storage id `after`, and the newest storage id."""
-    keys, last, cursor = set(), after, None
+    keys: set[str] = set()
+    last, cursor = after, None
     while True:
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(leaf), after_storage_id=after), 1000, cursor, ascending=True
@@ -51,7 +54,9 @@ def _cursor(instance: dg.DagsterInstance, name: str) -> int | None:
     return int(value.value) if isinstance(value, dg.IntMetadataValue) and value.value is not None else None
 
 
-def _update(context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource, spec: TreeSpec):
+def _update(
+    context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource, spec: TreeSpec
+) -> dg.MaterializeResult:
     instance, previous = context.instance, None if config.full_scan else _cursor(context.instance, spec.name)
     changed: list[str] | None = None
     if previous is None:  # the cursor is taken before the listing: a range landing meanwhile is folded in again
@@ -62,8 +67,11 @@ def _update(context: dg.AssetExecutionContext, config: IndexConfig, storage: Sto
     tree = RunTree(storage.storage(), spec)
     stats = tree.update(changed)
     manifest = tree.manifest()
-    meta = {k: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
-            for k, v in stats.items() if isinstance(v, int | float)}  # fmt: skip
+    meta: dict[str, dg.MetadataValue] = {
+        k: dg.MetadataValue.float(float(v)) if isinstance(v, float) else dg.MetadataValue.int(int(v))
+        for k, v in stats.items()
+        if isinstance(v, int | float)
+    }
     meta["cover_files"] = dg.MetadataValue.int(len(tree.cover(leaves=manifest["leaves"], manifest=manifest)))
     meta["full_scan"] = dg.MetadataValue.bool(previous is None)
     meta[CURSOR] = dg.MetadataValue.int(cursor)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from blockanalytix_assets.ranges import format_key, parse_key
 
 Item = tuple[str, str, str]  # (token, first_key, last_key) of a leaf or node
+Cover = tuple[int, int, str, str]  # (level, index, first_key, last_key) of a cover entry
 
 
 @lru_cache(maxsize=1 << 16)
@@ -115,13 +116,13 @@ def valid_nodes(manifest: dict, leaves: dict[str, str]) -> dict[str, dict]:
     return valid
 
 
-def compute_cover(manifest: dict, leaves: dict[str, str], upto_key: str | None = None) -> list[tuple]:
+def compute_cover(manifest: dict, leaves: dict[str, str], upto_key: str | None = None) -> list[Cover]:
     """(level, index, first_key, last_key) of the cover: maximal valid nodes plus loose leaves, in range order."""
     fanout = manifest.get("fanout", 0)
     valid = valid_nodes(manifest, leaves) if fanout else {}
     upto = range_index(upto_key) if upto_key is not None else None
     leaf_by_index = {range_index(k): k for k in leaves}
-    out: list[tuple] = []
+    out: list[Cover] = []
 
     def emit(level: int, index: int) -> None:
         lo, hi = index * fanout**level, (index + 1) * fanout**level - 1

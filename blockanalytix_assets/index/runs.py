@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,15 +28,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from blockanalytix_assets.index.chunks import chunk_bounds, chunk_filters
-from blockanalytix_assets.index.manifest import PAGE_LEVEL, ROOT, VERSION, Manifests, split
+from blockanalytix_assets.index.manifest import PAGE_LEVEL, VERSION, Manifests, split
 from blockanalytix_assets.index.plan import LeafKeys, compute_cover, node_name, plan_nodes, range_index, replan
-from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, parts_for_key, track
+from blockanalytix_assets.index.shards import ShardCutter, chunk_ranges, overlaps, track
 from blockanalytix_assets.index.spec import Part, TreeSpec
 from blockanalytix_assets.storage import Storage
 
-MANIFEST, MANIFEST_VERSION = ROOT, VERSION
 CHUNK_ROWS = 2_000_000
-__all__ = ["MANIFEST", "MANIFEST_VERSION", "Part", "RunTree", "TreeSpec", "parts_for_key", "range_index"]
 
 
 class RunTree:
@@ -152,11 +151,12 @@ class RunTree:
             total = sum(md.num_rows for md in self._footers([p for kid in children for p in kid]))
         cutter = ShardCutter(self._merged(children, level, total, stats), spec.sort_column, self.shard_rows,
                              spec.row_group_rows)  # fmt: skip
-        folder, shards = f"{spec.name}/L{level}", []
+        folder = f"{spec.name}/L{level}"
+        shards: list[dict[str, Any]] = []
         while cutter.more():
             # The first file is named as a lone node's when the input fits one shard (merges never add rows).
             suffix = "" if not shards and total <= self.shard_rows else f"-{len(shards):04d}"
-            info = {"suffix": suffix}
+            info: dict[str, Any] = {"suffix": suffix}
             rows = track(cutter.shard(), spec.sort_column, info)
             self.storage.write_stream(folder, base + suffix, cutter.schema, rows, [spec.sort_column], spec.dictionary)
             shards.append(info)
@@ -210,7 +210,10 @@ class RunTree:
             stat, leaves = self._stat_leaves(keys), dict(old_leaves)
             touched = {k for k, t in stat.items() if t != old_leaves.get(k)}
             for k in touched:
-                leaves.pop(k) if stat[k] is None else leaves.__setitem__(k, stat[k])
+                if (token := stat[k]) is None:
+                    leaves.pop(k)
+                else:
+                    leaves[k] = token
             plan, present = replan(old_nodes, leaves, touched, spec.fanout), set()  # kept entries: trusted
             counts = {p: n for p, n in root["pages"].items() if int(p) not in pages}
         stats = {

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets import table_names as tn
-from blockanalytix_assets.index.runs import TreeSpec
+from blockanalytix_assets.index.spec import TreeSpec
 
 
 def hash_prefix(hashes: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -7,7 +7,8 @@ import dagster as dg
 import pyarrow as pa
 
 from blockanalytix_assets.ingest.extract import BlockSource, IncompleteRangeError, extract_range
-from blockanalytix_assets.ingest.mapping import MalformedResponseError
+from blockanalytix_assets.ingest.mapping_common import MalformedResponseError
+from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch
 from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable
 from blockanalytix_assets.k8s_config import INGEST_K8S_CONFIG
 from blockanalytix_assets.metadata import schema_metadata, table_metadata
@@ -28,8 +29,6 @@ def _spec(t: RawTable) -> dg.AssetSpec:
 
 def _permanent() -> tuple[type[Exception], ...]:
     """Errors no retry can fix (bad key, wrong chain, beyond head, broken node output): they fail at once."""
-    from blockanalytix_assets.ingest.rpc import BlockNotFoundError, ChainIdMismatch  # requests: loaded on use
-
     return PartitionKeyError, ChainIdMismatch, BlockNotFoundError, MalformedResponseError, IncompleteRangeError
 
 

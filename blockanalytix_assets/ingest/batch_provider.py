@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
@@ -214,7 +215,7 @@ class BatchHttpProvider:
         """One JSON-RPC call, with retries."""
         return self._exec([(method, list(params))], single=True)[0]
 
-    def batch(self, calls: list[tuple[str, list | tuple]]) -> list:
+    def batch(self, calls: Sequence[tuple[str, list | tuple]]) -> list:
         """Many calls as batches of batch_size over the worker pool; results in the order of calls."""
         norm = [(m, list(p)) for m, p in calls]
         chunks = [norm[i : i + self.batch_size] for i in range(0, len(norm), self.batch_size)]

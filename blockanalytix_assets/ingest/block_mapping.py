@@ -10,6 +10,7 @@ from blockanalytix_assets.ingest.mapping_common import (
     ERRORS,
     MalformedResponseError,
     Receipts,
+    Record,
     columns,
     diagnose,
     pick,
@@ -61,7 +62,7 @@ def map_blocks(blocks: Sequence[dict]) -> pa.Table:
         cols["transaction_count"] = [len(b["transactions"]) for b in blocks]
         cols["withdrawals"] = [_withdrawals(b.get("withdrawals")) for b in blocks]
     except ERRORS as exc:
-        records = []
+        records: list[Record] = []
         for i, b in enumerate(blocks):
             where = f"block {b.get('number') if isinstance(b, dict) else f'#{i}'}"
             records.append((where, "block", b, required_keys(BLOCK_COLS) + ["transactions"]))
@@ -98,10 +99,10 @@ def _flatten(blocks: Sequence[dict], receipts: Receipts | None) -> tuple[list, l
         try:
             aligned = [r["transactionHash"] for r in br] == [t["hash"] for t in bt]
         except ERRORS as exc:
-            where = [f"block {bn} transaction {i}" for i in range(n)]
-            records = [(w, "transaction", t, ["hash"]) for w, t in zip(where, bt, strict=True)]
+            places = [f"block {bn} transaction {i}" for i in range(n)]
+            records: list[Record] = [(w, "transaction", t, ["hash"]) for w, t in zip(places, bt, strict=True)]
             raise diagnose(
-                records + [(w, "receipt", r, ["transactionHash"]) for w, r in zip(where, br, strict=False)],
+                records + [(w, "receipt", r, ["transactionHash"]) for w, r in zip(places, br, strict=False)],
                 exc,
             ) from None
         if not aligned:
@@ -124,7 +125,7 @@ def map_transactions(blocks: Sequence[dict], receipts: Receipts | None = None) -
     except ERRORS as exc:
         bns = cols["block_number"]
         where = [f"block {bn} transaction {i - bns.index(bn)}" for i, bn in enumerate(bns)]
-        records = [(w, "transaction", t, required_keys(TX_COLS)) for w, t in zip(where, txs, strict=True)]
+        records: list[Record] = [(w, "transaction", t, required_keys(TX_COLS)) for w, t in zip(where, txs, strict=True)]
         records += [(w, "receipt", r, required_keys(RECEIPT_COLS)) for w, r in zip(where, recs, strict=False)]
         raise diagnose(records, exc) from None
     return to_table(TRANSACTIONS, cols)

@@ -1,6 +1,7 @@
 """Partitioned asset checks on the raw tables: completeness, counts, uniqueness, continuity, reorgs."""
 
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -9,11 +10,15 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import validation as v
+from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import BlockRange, parse_key, previous_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 
 CheckEvents = Iterator[dg.AssetCheckEvaluation | dg.Output]
+# dg.asset_check, typed for bodies that yield one AssetCheckEvaluation per range (_each_range): Dagster 1.13 types
+# the body as returning one AssetCheckResult.
+range_check = cast(Callable[..., Callable[[Callable[..., CheckEvents]], dg.AssetChecksDefinition]], dg.asset_check)
 
 
 def _metadata(details: dict) -> dict:
@@ -60,8 +65,10 @@ def _each_range(
     yield dg.Output(None)
 
 
-@dg.asset_check(asset=tn.RAW_BLOCKS, partitions_def=block_ranges, description="Every block of the range exactly once.")
-def raw_blocks_complete(context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings):
+@range_check(asset=tn.RAW_BLOCKS, partitions_def=block_ranges, description="Every block of the range exactly once.")
+def raw_blocks_complete(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         blocks = storage.storage().read(tn.RAW_BLOCKS, r.key, columns=["number"])
         return v.blocks_complete(blocks, r.first, r.last)
@@ -69,14 +76,14 @@ def raw_blocks_complete(context: dg.AssetCheckExecutionContext, storage: Storage
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(
+@range_check(
     asset=tn.RAW_BLOCKS,
     partitions_def=block_ranges,
     description="parent_hash links each block to the one before, across the previous range too.",
 )
 def raw_blocks_parent_hash_continuity(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         store = storage.storage()
         blocks = store.read(tn.RAW_BLOCKS, r.key, columns=["number", "hash", "parent_hash"])
@@ -89,7 +96,7 @@ def raw_blocks_parent_hash_continuity(
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(
+@range_check(
     asset=tn.RAW_BLOCKS,
     partitions_def=block_ranges,
     description="The stored last block is still the node's canonical block (fails after a reorg).",
@@ -99,12 +106,10 @@ def raw_blocks_canonical(
     storage: StorageResource,
     settings: PipelineSettings,
     rpc: RpcResource,
-):
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         blocks = storage.storage().read(tn.RAW_BLOCKS, r.key, columns=["number", "hash"]).sort_by("number")
         number, stored_hash = blocks.column("number")[-1].as_py(), blocks.column("hash")[-1].as_py()
-        from blockanalytix_assets.ingest.rpc import BlockNotFoundError
-
         try:
             node_hash = rpc.client().get_blocks([number], full=False)[0].get("hash")
         except BlockNotFoundError:
@@ -114,7 +119,7 @@ def raw_blocks_canonical(
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(
+@range_check(
     asset=tn.RAW_TRANSACTIONS,
     partitions_def=block_ranges,
     additional_deps=[tn.RAW_BLOCKS],
@@ -122,7 +127,7 @@ def raw_blocks_canonical(
 )
 def raw_transactions_count_per_block(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         store = storage.storage()
         blocks = store.read(tn.RAW_BLOCKS, r.key, columns=["number", "transaction_count"])
@@ -132,20 +137,20 @@ def raw_transactions_count_per_block(
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Transaction hashes are unique.")
+@range_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Transaction hashes are unique.")
 def raw_transactions_unique_hash(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         return v.transaction_hashes_unique(storage.storage().read(tn.RAW_TRANSACTIONS, r.key, columns=["hash"]))
 
     yield from _each_range(context, settings.range_size, evaluate)
 
 
-@dg.asset_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Every transaction has a receipt.")
+@range_check(asset=tn.RAW_TRANSACTIONS, partitions_def=block_ranges, description="Every transaction has a receipt.")
 def raw_transactions_receipts_present(
     context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
-):
+) -> CheckEvents:
     def evaluate(r: BlockRange) -> tuple[bool, dict]:
         cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
         return v.receipts_present(storage.storage().read(tn.RAW_TRANSACTIONS, r.key, columns=cols))

@@ -104,7 +104,7 @@ def _string_lists(lists: Sequence[list | None]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), flat, mask=mask)
 
 
-def to_table(schema: pa.Schema, cols: dict[str, Sequence]) -> pa.Table:
+def to_table(schema: pa.Schema, cols: Mapping[str, Sequence]) -> pa.Table:
     arrays = []
     for f in schema:
         values = cols[f.name]

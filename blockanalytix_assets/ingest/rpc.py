@@ -1,21 +1,15 @@
 """Ethereum JSON-RPC client: chain id, head, blocks and receipts over the batched, retrying provider.
 
 The pieces live in rpc_requests.py (calls), batch_provider.py (HTTP, batches, retries), rpc_errors.py
-(exceptions) and redact.py (secrets); their public names are re-exported here.
+(exceptions) and redact.py (secrets); import their names from there.
 """
 
 from __future__ import annotations
 
 import logging
 
-from blockanalytix_assets.ingest.batch_provider import MAX_RETRY_AFTER as MAX_RETRY_AFTER
 from blockanalytix_assets.ingest.batch_provider import BatchHttpProvider
-from blockanalytix_assets.ingest.redact import RPC_LOGGER, redact_url
-from blockanalytix_assets.ingest.redact import register_secrets as register_secrets
-from blockanalytix_assets.ingest.redact import scrub as scrub
-from blockanalytix_assets.ingest.rpc_errors import NOT_FOUND_MSG as NOT_FOUND_MSG
-from blockanalytix_assets.ingest.rpc_errors import TRANSIENT_CODES as TRANSIENT_CODES
-from blockanalytix_assets.ingest.rpc_errors import TRANSIENT_MSG as TRANSIENT_MSG
+from blockanalytix_assets.ingest.redact import RPC_LOGGER
 from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch, MethodNotFound, RpcError
 from blockanalytix_assets.ingest.rpc_requests import (
     RangeResponses,
@@ -26,8 +20,6 @@ from blockanalytix_assets.ingest.rpc_requests import (
 )
 
 log = logging.getLogger(RPC_LOGGER)
-
-__all__ = ["RpcClient", "RpcError", "ChainIdMismatch", "BlockNotFoundError", "MethodNotFound", "redact_url"]
 
 
 class RpcClient(BatchHttpProvider):

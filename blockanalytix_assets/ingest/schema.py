@@ -104,14 +104,12 @@ TOKEN_TRANSFERS = pa.schema(
 
 
 def erc20_transfers(token_transfers: pa.Table) -> pa.Table:
-    """The ERC-20 rows of a token_transfers table (all rows of one written before token_standard existed)."""
-    if "token_standard" not in token_transfers.column_names:
-        return token_transfers
+    """The ERC-20 rows of a token_transfers table."""
     return token_transfers.filter(pc.fill_null(pc.not_equal(token_transfers.column("token_standard"), ERC721), True))
 
 
 def read_token_transfers(store: Storage, key: str, columns: list[str]) -> pa.Table | None:
-    """A range's token_transfers columns (without token_standard in files older than it); None if not stored."""
+    """A range's token_transfers columns; None if not stored."""
     if not store.exists(tn.TOKEN_TRANSFERS, key):
         return None
-    return store.read(tn.TOKEN_TRANSFERS, key, columns=columns, optional=("token_standard",))
+    return store.read(tn.TOKEN_TRANSFERS, key, columns=columns)

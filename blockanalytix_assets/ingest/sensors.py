@@ -4,7 +4,7 @@ import dagster as dg
 
 from blockanalytix_assets.ingest.jobs import ingest_job
 from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError
-from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.partitions import BLOCK_RANGES, block_ranges
 from blockanalytix_assets.ranges import complete_ranges
 from blockanalytix_assets.resources import PipelineSettings, RpcResource
 
@@ -22,7 +22,9 @@ def new_range_keys(head: int, existing: set[str], range_size: int, confirmations
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a block_ranges partition for every complete, confirmed range and requests its ingest.",
 )
-def chain_head_sensor(context: dg.SensorEvaluationContext, rpc: RpcResource, settings: PipelineSettings):
+def chain_head_sensor(
+    context: dg.SensorEvaluationContext, rpc: RpcResource, settings: PipelineSettings
+) -> dg.SkipReason | dg.SensorResult:
     """Poll the node's head; add new ranges as partitions and request one ingest run per new range."""
     try:
         head = rpc.client().block_number()
@@ -30,7 +32,7 @@ def chain_head_sensor(context: dg.SensorEvaluationContext, rpc: RpcResource, set
         raise  # the wrong node: fail the tick loudly
     except RpcError as exc:  # a node that is down or still starting: skip the tick, say why
         return dg.SkipReason(f"node not answering: {exc}")
-    existing = set(context.instance.get_dynamic_partitions(block_ranges.name))
+    existing = set(context.instance.get_dynamic_partitions(BLOCK_RANGES))
     new_keys = new_range_keys(head, existing, settings.range_size, settings.confirmations, settings.start_block)
     if not new_keys:
         return dg.SkipReason(f"head {head}: no new complete range (confirmations {settings.confirmations})")

@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import schema
-from blockanalytix_assets.ingest.mapping import map_blocks, map_logs, map_token_transfers, map_transactions
+from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
+from blockanalytix_assets.ingest.log_mapping import map_logs, map_token_transfers
 from blockanalytix_assets.ingest.rpc_requests import RangeResponses
 
 # (the span's RPC answers, the tables mapped before it in the registry) -> its rows, with exactly its schema

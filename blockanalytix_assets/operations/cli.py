@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from blockanalytix_assets.operations.consistency import Views, problems, range_count
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 
 @click.command("backfill")
@@ -64,7 +68,7 @@ def consistency_command(api_url: str, expected: int, wait: float) -> None:
         time.sleep(3)
 
 
-def _latest(instance, asset: str) -> dict[str, tuple[dict, float]]:  # noqa: ANN001 (a DagsterInstance)
+def _latest(instance: DagsterInstance, asset: str) -> dict[str, tuple[dict, float]]:
     """Partition -> (metadata, timestamp) of the asset's latest materialization of each partition."""
     import dagster as dg
 
@@ -78,7 +82,7 @@ def _latest(instance, asset: str) -> dict[str, tuple[dict, float]]:  # noqa: ANN
     return out
 
 
-def gather(instance, api_url: str, expected_ranges: int) -> Views:  # noqa: ANN001 (a DagsterInstance)
+def gather(instance: DagsterInstance, api_url: str, expected_ranges: int) -> Views:
     """The three views from the Dagster instance and the running API."""
     import requests
 

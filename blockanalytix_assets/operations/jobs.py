@@ -1,18 +1,20 @@
 """Launching real Dagster backfills of block ranges (used by the repair job and `blockanalytix backfill`)."""
 
 import time
+from collections.abc import Iterable
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from blockanalytix_assets.ingest.tables import RAW_ASSETS
 from blockanalytix_assets.operations.repair import ranges_to_repair
-from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.partitions import BLOCK_RANGES, block_ranges
 
 COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
-def per_range_assets(asset_graph) -> list[dg.AssetKey]:
+def per_range_assets(asset_graph: AssetGraph) -> list[dg.AssetKey]:
     """The raw assets and every block_ranges asset downstream whose inputs are all per-range too.
 
     An asset that also reads a model-wide table (anomaly_report reads anomaly_scores) is left to its own
@@ -31,16 +33,20 @@ def per_range_assets(asset_graph) -> list[dg.AssetKey]:
 
 
 def launch_backfill(
-    instance: dg.DagsterInstance, asset_graph, keys: list[str], title: str, tags: dict[str, str] | None = None
+    instance: dg.DagsterInstance,
+    asset_graph: AssetGraph,
+    keys: list[str],
+    title: str,
+    tags: dict[str, str] | None = None,
 ) -> str:
     """Register the keys as partitions if needed and submit one asset backfill; returns its id."""
     from dagster._core.execution.backfill import PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
 
-    existing = set(instance.get_dynamic_partitions(block_ranges.name))
+    existing = set(instance.get_dynamic_partitions(BLOCK_RANGES))
     missing = [k for k in keys if k not in existing]
     if missing:
-        instance.add_dynamic_partitions(block_ranges.name, missing)
+        instance.add_dynamic_partitions(BLOCK_RANGES, missing)
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
         asset_graph=asset_graph,
@@ -58,44 +64,28 @@ def launch_backfill(
     return backfill.backfill_id
 
 
-def _legacy_failed_ranges(rec) -> set[str] | None:
-    """Ranges a partition-less multi-range result (written before checks were recorded per range) failed."""
-    evaluation = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
-    failed = evaluation.metadata.get("failed_ranges") if evaluation is not None else None
-    return set(failed.value) if failed is not None else None
-
-
-def failed_check_partitions(instance: dg.DagsterInstance, check_keys) -> dict[str, set[str]]:
+def failed_check_partitions(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
+) -> dict[str, set[str]]:
     """Per check, the partitions whose latest evaluation failed."""
     out: dict[str, set[str]] = {}
     for ck in check_keys:
         history = instance.event_log_storage.get_asset_check_execution_history(ck, limit=100_000)
-        # Older multi-range runs stored one partition-less result listing its failed ranges; the ranges that
-        # run covered are its per-range PLANNED rows, which then stand for that result.
-        legacy = {
-            rec.run_id: failed
-            for rec in history
-            if rec.partition is None and rec.status in COMPLETED and (failed := _legacy_failed_ranges(rec)) is not None
-        }
         latest: dict[str, bool] = {}
         for rec in history:  # newest first: keep the latest completed evaluation per partition
-            if rec.partition is None or rec.partition in latest:
-                continue
-            if rec.status in COMPLETED:
+            if rec.partition is not None and rec.partition not in latest and rec.status in COMPLETED:
                 latest[rec.partition] = rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED
-            elif rec.status == AssetCheckExecutionRecordStatus.PLANNED and rec.run_id in legacy:
-                latest[rec.partition] = rec.partition not in legacy[rec.run_id]
         out[ck.to_user_string()] = {p for p, ok in latest.items() if not ok}
     return out
 
 
-def keys_needing_repair(instance: dg.DagsterInstance, asset_graph) -> list[str]:
+def keys_needing_repair(instance: dg.DagsterInstance, asset_graph: AssetGraph) -> list[str]:
     """Registered ranges missing a raw asset, whose run failed, or whose latest check failed."""
     raw = {dg.AssetKey(a) for a in RAW_ASSETS}
     check_keys = [k for k in asset_graph.asset_check_keys if k.asset_key in raw]
     materialized = {a: instance.get_materialized_partitions(dg.AssetKey(a)) for a in RAW_ASSETS}
     return ranges_to_repair(
-        instance.get_dynamic_partitions(block_ranges.name),
+        instance.get_dynamic_partitions(BLOCK_RANGES),
         materialized,
         failed_check_partitions(instance, check_keys),
     )

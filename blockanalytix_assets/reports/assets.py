@@ -13,6 +13,7 @@ from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.reports import data, drift_figures, html, overview_figures, png, summary, tracking
 from blockanalytix_assets.resources import MlflowResource, StorageResource
+from blockanalytix_assets.storage import Storage
 
 TOP_COLUMNS = ["rank", "anomaly_score", "hash", "from_address", "to_address", "value_eth", "reasons", "label"]
 AC = dg.AutomationCondition
@@ -26,7 +27,9 @@ class ReportConfig(dg.Config):
     png: bool = Field(default=True, description="Also export each figure as PNG via kaleido (needs chromium).")
 
 
-def _export_pngs(context: dg.AssetExecutionContext, config: ReportConfig, store, batches: dict[str, dict]) -> int:
+def _export_pngs(
+    context: dg.AssetExecutionContext, config: ReportConfig, store: Storage, batches: dict[str, dict]
+) -> int:
     """PNG copies of the figures, folder -> {name: figure}, through one browser start; returns how many."""
     if not config.png:
         return 0
@@ -76,7 +79,7 @@ def anomaly_report(
 
 
 def _render_range(
-    context: dg.AssetExecutionContext, store, mlflow: MlflowResource, key: str, drift
+    context: dg.AssetExecutionContext, store: Storage, mlflow: MlflowResource, key: str, drift: range_drift.RangeDrift
 ) -> tuple[dict[str, dg.MetadataValue], dict]:
     """One range's report: HTML, drift row and MLflow artefact; its metadata and figures (for the PNGs)."""
     started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -21,7 +23,7 @@ def _short(value: object, head: int = 10, tail: int = 6) -> str:
     return s if len(s) <= head + tail + 1 else f"{s[:head]}…{s[-tail:]}"
 
 
-def layout(fig: go.Figure, title: str, height: int = 420, **kwargs) -> go.Figure:
+def layout(fig: go.Figure, title: str, height: int = 420, **kwargs: Any) -> go.Figure:
     """The shared look: white template, title top-left, legend below the plot."""
     fig.update_layout(
         template=TEMPLATE,

@@ -7,6 +7,7 @@ import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -198,7 +199,7 @@ def _drift_note(drift: RangeDrift | None) -> str:
             f"history features); {verdict}{extra}.")  # fmt: skip
 
 
-def _num(v: object) -> str:
+def _num(v: Any) -> str:
     return "" if v is None or pd.isna(v) else f"{int(v):,}"
 
 

@@ -8,6 +8,7 @@ import shutil
 
 import plotly.graph_objects as go
 
+from blockanalytix_assets.settings import Settings
 from blockanalytix_assets.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/b
 
 def find_browser() -> str | None:
     """The Chrome/Chromium kaleido should drive: BROWSER_PATH, else a system chromium."""
-    configured = os.environ.get("BROWSER_PATH")
+    configured = Settings.from_env().browser_path
     if configured and os.path.exists(configured):
         return configured
     for path in CHROMIUM_CANDIDATES:
@@ -44,7 +45,7 @@ def export_png_batches(
     browser = find_browser()
     if browser is None:
         return [], "no Chrome/Chromium found for kaleido (install chromium or set BROWSER_PATH)"
-    os.environ.setdefault("BROWSER_PATH", browser)
+    os.environ.setdefault("BROWSER_PATH", browser)  # how kaleido (choreographer) is told which browser
     written: list[str] = []
     try:
         kaleido.start_sync_server(silence_warnings=True)

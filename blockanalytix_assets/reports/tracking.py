@@ -5,6 +5,10 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 PARTITION_TAG = "blockanalytix.partition_key"
 STAGE_TAG = "blockanalytix.stage"
@@ -12,7 +16,7 @@ SCORING_STAGE = "scoring"
 REPORT_STAGE = "report"
 
 
-def find_scoring_run(client, experiment_id: str, key: str) -> str | None:
+def find_scoring_run(client: MlflowClient, experiment_id: str, key: str) -> str | None:
     """The newest run of the experiment tagged as the scoring run of this partition, if any."""
     filters = (
         f"tags.`{PARTITION_TAG}` = '{key}' and tags.`{STAGE_TAG}` = '{SCORING_STAGE}'",
@@ -47,7 +51,7 @@ def log_report(
     experiment_id = ensure_experiment(client, experiment_name)
     target = run_id or find_scoring_run(client, experiment_id, key)
     created = target is None
-    if created:
+    if target is None:
         run = client.create_run(
             experiment_id,
             run_name=f"anomaly_report {key}",

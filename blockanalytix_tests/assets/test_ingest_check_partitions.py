@@ -81,35 +81,3 @@ def test_backfill_run_records_checks_per_range_and_repair_finds_the_broken_one(r
     assert failed["raw_blocks:raw_blocks_complete"] == {KEYS[1]}
     assert set().union(*failed.values()) == {KEYS[1]}  # the other ranges passed every check
     assert keys_needing_repair(instance, graph) == [KEYS[1]]
-
-
-def test_repair_reads_partition_less_results_of_older_backfill_runs(replay_rpc, tmp_path):
-    """What Dagster 1.13 records for an AssetCheckResult from a multi-range step, and that repair still reads it."""
-    from blockanalytix_assets.partitions import block_ranges
-
-    @dg.asset_check(asset="raw_blocks", name="raw_blocks_complete", partitions_def=block_ranges)
-    def old_style_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        assert context.has_partition_key_range and list(context.partition_keys) == KEYS
-        return dg.AssetCheckResult(passed=False, metadata={"ranges": 3, "failed_ranges": [KEYS[1]]})
-
-    root = str(tmp_path)
-    resources = _defs(replay_rpc.resource(), root).resources
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("block_ranges", KEYS)
-    result = dg.materialize([raw_ingest, old_style_check], instance=instance, resources=resources, tags=RANGE_TAGS)
-    assert result.success
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.partition is None  # the step has no single partition key, so neither has the result
-    check_key = dg.AssetCheckKey(dg.AssetKey("raw_blocks"), "raw_blocks_complete")
-    planned = AssetCheckExecutionRecordStatus.PLANNED.value
-    assert _latest_status(instance, check_key) == {**dict.fromkeys(KEYS, planned), None: "FAILED"}
-
-    graph = dg.Definitions(
-        assets=[raw_ingest], asset_checks=[old_style_check], resources=resources
-    ).resolve_asset_graph()
-    assert failed_check_partitions(instance, [check_key]) == {"raw_blocks:raw_blocks_complete": {KEYS[1]}}
-    assert keys_needing_repair(instance, graph) == [KEYS[1]]
-
-    # A newer evaluation per range (the current checks) supersedes the old result.
-    assert dg.materialize([raw_ingest, *CHECKS], instance=instance, resources=resources, tags=RANGE_TAGS).success
-    assert keys_needing_repair(instance, graph) == []

@@ -25,7 +25,7 @@ SMALL, LARGE = (0, 99), (0, 599)  # the devnet head is block 600; block 0 is gen
 REPEATS = int(os.environ.get("BENCH_INGEST_REPEATS", "2"))  # best of, for ours and the bare fetch
 TARGET_CPU_RATIO, TARGET_WALL_RATIO = 0.2, 1.3
 HEAVY = ("tensorflow", "keras", "mlflow", "torch", "jax")  # must stay out of an ingest step's imports
-OTHER = ("sklearn", "plotly", "pandas", "web3")  # reported, not a target
+OTHER = ("sklearn", "plotly", "pandas", "eth_abi")  # reported, not a target
 
 
 def _cpu(ru: resource.struct_rusage) -> float:

@@ -89,12 +89,20 @@ def test_copied_paths_exist_and_install_uses_pyproject() -> None:
     assert any("pip install" in run and " . " in f"{run} " for run in _args("RUN"))
 
 
-def test_dependencies_install_in_a_layer_before_the_source() -> None:
+def test_dependencies_install_from_the_lock_in_a_layer_before_the_source() -> None:
     copy_source = next(i for i, (kw, args) in enumerate(STEPS) if kw == "COPY" and "blockanalytix_assets" in args)
     deps = next(i for i, (kw, args) in enumerate(STEPS) if kw == "RUN" and "-r /tmp/requirements.txt" in args)
     assert deps < copy_source, "a code change would reinstall every dependency"
-    assert "tomllib" in STEPS[deps][1] and "pyproject.toml" in STEPS[deps][1]
+    copied_before = " ".join(args for kw, args in STEPS[:deps] if kw == "COPY").split()
+    assert "uv.lock" in copied_before and "blockanalytix_assets" not in copied_before
+    run = STEPS[deps][1]
+    assert "uv export --frozen" in run and "--require-hashes -r /tmp/requirements.txt" in run
     assert any(kw == "RUN" and "--no-deps ." in args for kw, args in STEPS[copy_source:])
+
+
+def test_image_exports_the_lock_with_the_makefiles_uv() -> None:
+    makefile = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), re.M)
+    assert makefile and f"UV_VERSION={makefile.group(1)}" in _args("ARG")
 
 
 def _hadolint() -> str | None:

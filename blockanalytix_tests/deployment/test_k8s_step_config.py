@@ -25,7 +25,6 @@ VALUES = yaml.safe_load((REPO / "deployment" / "helm" / "values.yaml").read_text
 K8S_VERSION = "1.30.0"
 CONFIGS = {
     "ingest": k8s_config.INGEST_K8S_CONFIG,
-    "transform": k8s_config.TRANSFORM_K8S_CONFIG,
     "scoring": k8s_config.SCORING_K8S_CONFIG,
     "training": k8s_config.training_k8s_config(),
     "training_gpu_image": k8s_config.training_k8s_config("registry.example.com/blockanalytix-gpu:0.1.0"),
@@ -130,12 +129,20 @@ def test_training_steps_land_on_the_gpu_pool(name: str) -> None:
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
 
 
-@pytest.mark.parametrize("name", ["ingest", "transform", "scoring"])
+@pytest.mark.parametrize("name", ["ingest", "scoring"])
 def test_cpu_steps_stay_off_the_gpu_pool(name: str) -> None:
     pod = _step_job(CONFIGS[name])["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert "nvidia.com/gpu" not in container["resources"]["limits"]
     assert not pod.get("nodeSelector") and not pod.get("tolerations")
+
+
+def test_untagged_steps_get_the_code_locations_resources() -> None:
+    """Transform, features and report steps carry no tag: deployment/SCALING.md gives them these resources."""
+    (container,) = _step_job({})["spec"]["template"]["spec"]["containers"]
+    wanted = VALUES["dagster-user-deployments"]["deployments"][0]["resources"]
+    assert container["resources"]["requests"] == wanted["requests"]
+    assert container["resources"]["limits"] == wanted["limits"]
 
 
 def test_gpu_image_switches_image_and_keras_backend() -> None:

@@ -41,7 +41,7 @@ def materialise(url: str, chain_id: int, root: Path, head: int, range_size: int,
     from blockanalytix_assets.ingest.rpc import RpcClient
     from blockanalytix_assets.ranges import complete_ranges
     from blockanalytix_assets.storage import Storage
-    from blockanalytix_assets.transform.cleaning import clean_transactions
+    from blockanalytix_assets.transform.cleaning import TRANSFER_COLUMNS, clean_transactions
 
     store = Storage(str(root))
     ranges = complete_ranges(head, 0, range_size)
@@ -57,7 +57,7 @@ def materialise(url: str, chain_id: int, root: Path, head: int, range_size: int,
     for r in ranges:  # cleaned_transactions
         raw = store.read("raw_transactions", r.key)
         blocks = store.read("raw_blocks", r.key, columns=["number", "base_fee_per_gas"])
-        transfers = store.read("token_transfers", r.key, columns=["transaction_hash"])
+        transfers = store.read("token_transfers", r.key, columns=TRANSFER_COLUMNS)
         result = clean_transactions(raw, r.first, r.last, blocks, transfers)
         store.write("cleaned_transactions", r.key, result.cleaned)
         store.write("quarantined_transactions", r.key, result.quarantined)

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
+from blockanalytix_assets.devnet.anvil import find_anvil
 from blockanalytix_assets.ingest import validation
 from blockanalytix_assets.ingest.extract import extract_range
-from blockanalytix_assets.ingest.rpc import ChainIdMismatch, RpcClient, RpcError
+from blockanalytix_assets.ingest.rpc import RpcClient
+from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError
 from blockanalytix_tests.faultproxy import FAULTS, FaultProxy
 from blockanalytix_tests.plugins.integration import starts_processes
 
 pytestmark = pytest.mark.integration
 
-ANVIL = (
-    os.environ.get("ANVIL")
-    or shutil.which("anvil")
-    or str(Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-)
 TRANSFER = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 # runtime: LOG3(Transfer, caller, calldata[32:64]) with data calldata[0:32]; behind a 12-byte deployer
 EMITTER = "0x6031600c60003960316000f3" + "60003560005260203533" + "7f" + TRANSFER + "60206000a300"
@@ -84,10 +78,8 @@ def populate(url: str) -> list[str]:
 @pytest.fixture(scope="module")
 @starts_processes
 def anvil():
-    if not os.path.exists(ANVIL):
-        pytest.fail(f"anvil not found at {ANVIL}: run `make setup` (npm installs @foundry-rs/anvil-linux-amd64)")
     port = free_port()
-    proc = subprocess.Popen([ANVIL, "--port", str(port), "--auto-impersonate", "--silent"])
+    proc = subprocess.Popen([find_anvil(), "--port", str(port), "--auto-impersonate", "--silent"])
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -8,7 +8,7 @@ from blockanalytix_assets.devnet.plan import BASE_FEE, Tx
 from blockanalytix_assets.devnet.scenario import plan_blocks
 from blockanalytix_assets.devnet.world import ScenarioConfig, World
 from blockanalytix_assets.features.transaction import transaction_features
-from blockanalytix_assets.ingest.schema import TRANSACTIONS
+from blockanalytix_assets.ingest.schema import ERC20, TRANSACTIONS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.transform.cleaning import clean_transactions
 
@@ -56,7 +56,13 @@ def plan_cleaned(config: ScenarioConfig, range_size: int) -> dict[str, pa.Table]
         if last > config.blocks:
             break
         blocks = pa.table({"number": list(range(start, last + 1)), "base_fee_per_gas": [BASE_FEE] * range_size})
-        transfers = pa.table({"transaction_hash": pa.array(tokens.get(start, []), pa.string())})
+        hashes = tokens.get(start, [])
+        transfers = pa.table(
+            {
+                "transaction_hash": pa.array(hashes, pa.string()),
+                "token_standard": pa.array([ERC20] * len(hashes), pa.string()),
+            }
+        )
         raw = pa.Table.from_pylist(rows[start], schema=TRANSACTIONS)
         out[format_key(start, last)] = clean_transactions(raw, start, last, blocks, transfers).cleaned
     return out

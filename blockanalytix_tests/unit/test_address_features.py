@@ -210,7 +210,6 @@ def test_erc721_transfers_are_not_erc20_amounts():
         schema=TOKEN_TRANSFERS,
     )  # fmt: skip
     assert address_features(txs, pa.concat_tables([tt, nft])).equals(expected)  # token ids never summed
-    assert address_features(txs, tt.drop_columns(["token_standard"])).equals(expected)  # tables before it
 
 
 def test_columns_follow_the_kaggle_names():

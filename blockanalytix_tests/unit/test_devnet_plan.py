@@ -1,7 +1,7 @@
 """Unit tests of the devnet planner's pure parts: encoding, fees, ledger and block booking."""
 
 import numpy as np
-from eth_abi import decode, encode
+from eth_abi import decode
 
 from blockanalytix_assets.devnet.erc20 import (
     TRANSFER_SELECTOR,
@@ -33,7 +33,7 @@ def test_transfer_and_deploy_calldata_decode():
     for args in [("Tok", "TK", 18, 10**24), ("A" * 40, "", 0, 0), ("x" * 32, "y" * 33, 7, 2**256 - 1)]:
         d = deploy_data(*args)
         assert d.startswith(code)
-        assert d[len(code) :] == encode(["string", "string", "uint8", "uint256"], list(args)).hex()
+        assert decode(["string", "string", "uint8", "uint256"], bytes.fromhex(d[len(code) :])) == args
 
 
 def test_fees_cover_every_type_and_stay_positive():

@@ -11,7 +11,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from blockanalytix_assets.ingest import mapping as m
+from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
+from blockanalytix_assets.ingest.log_mapping import TRANSFER_TOPIC, map_logs, map_token_transfers
+from blockanalytix_assets.ingest.mapping_common import MalformedResponseError
 from blockanalytix_assets.ingest.tables import SCHEMAS
 from blockanalytix_tests.faultproxy import FIXTURES, recorded
 
@@ -72,11 +74,11 @@ def etl_receipts(folder: str) -> dict[int, list[dict]]:
 @pytest.mark.parametrize("folder", ["block_483920", "blocks_47218", "block_0"])
 def test_blocks_and_transactions_equal_ethereum_etl(folder):
     blocks = etl_blocks(folder)
-    table = m.map_blocks(blocks)
+    table = map_blocks(blocks)
     assert table.schema.equals(SCHEMAS["raw_blocks"])
     compared = assert_matches_csv(table, read_csv(ETL / folder / "expected_blocks.csv"), "number")
     assert {"hash", "parent_hash", "miner", "difficulty", "total_difficulty", "size", "timestamp"} <= compared
-    txs = m.map_transactions(blocks)
+    txs = map_transactions(blocks)
     assert txs.schema.equals(SCHEMAS["raw_transactions"])
     expected = read_csv(ETL / folder / "expected_transactions.csv")
     assert txs.num_rows == len(expected)
@@ -87,16 +89,16 @@ def test_blocks_and_transactions_equal_ethereum_etl(folder):
 
 def test_receipts_logs_and_token_transfers_equal_ethereum_etl():
     blocks, receipts = etl_blocks("block_483920"), etl_receipts("block_483920")
-    txs = m.map_transactions(blocks, receipts)
+    txs = map_transactions(blocks, receipts)
     expected = read_csv(ETL / "block_483920" / "expected_receipts.csv")
     compared = assert_matches_csv(txs, expected, "transaction_hash", {"transaction_hash": "hash", **RECEIPT_COLUMNS})
     assert {"cumulative_gas_used", "gas_used", "root", "status", "effective_gas_price"} <= compared
-    logs = m.map_logs(receipts, blocks)
+    logs = map_logs(receipts, blocks)
     assert logs.schema.equals(SCHEMAS["raw_logs"])
     assert assert_matches_csv(logs, read_csv(ETL / "block_483920" / "expected_logs.csv"), "log_index") == set(
         SCHEMAS["raw_logs"].names
     )
-    transfers = m.map_token_transfers(logs)
+    transfers = map_token_transfers(logs)
     expected = read_csv(ETL / "block_483920" / "expected_token_transfers.csv")
     assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS
     assert set(transfers.column("token_standard").to_pylist()) == {"erc20"}
@@ -109,7 +111,7 @@ def test_token_transfers_from_logs_csv_equal_ethereum_etl():
         for k in ("log_index", "transaction_index", "block_number"):
             r[k] = int(r[k])
     logs = pa.Table.from_pylist(rows, schema=SCHEMAS["raw_logs"])
-    transfers = m.map_token_transfers(logs)
+    transfers = map_token_transfers(logs)
     expected = read_csv(ETL / "extract_token_transfers" / "expected_token_transfers.csv")
     assert transfers.num_rows == len(expected) < len(rows)
     assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS
@@ -118,7 +120,7 @@ def test_token_transfers_from_logs_csv_equal_ethereum_etl():
 @pytest.mark.parametrize(("block", "n_erc20", "n_erc721"), [(18000000, 141, 2), (20000010, 20, 0)])
 def test_token_transfers_of_erigon_receipts_equal_ethereum_etl_including_erc721(block, n_erc20, n_erc721):
     receipts = recorded(f"erigon/eth_getBlockReceipts_{block}.json.gz")[1]
-    transfers = m.map_token_transfers(m.map_logs({block: receipts}))
+    transfers = map_token_transfers(map_logs({block: receipts}))
     assert transfers.schema.equals(SCHEMAS["token_transfers"])
     expected = read_csv(ETL / "erigon_receipts" / f"block_{block}_token_transfers.csv")
     assert transfers.num_rows == len(expected) == n_erc20 + n_erc721  # every row of ethereum-etl's export
@@ -135,12 +137,12 @@ def block_18m() -> tuple[dict, list[dict]]:
 
 def test_block_18000000_with_all_94_receipts_and_withdrawals():
     block, receipts = block_18m()
-    blocks = m.map_blocks([block]).to_pylist()[0]
+    blocks = map_blocks([block]).to_pylist()[0]
     assert blocks["transaction_count"] == len(block["transactions"]) == 94
     assert [(w["index"], w["validator_index"], w["amount"]) for w in blocks["withdrawals"]] == [
         (int(w["index"], 16), int(w["validatorIndex"], 16), int(w["amount"], 16)) for w in block["withdrawals"]
     ]
-    txs = m.map_transactions([block], {18000000: receipts})
+    txs = map_transactions([block], {18000000: receipts})
     assert txs.num_rows == 94 and txs.column("receipt_gas_used").null_count == 0
     assert sum(txs.column("receipt_gas_used").to_pylist()) == blocks["gas_used"]  # receipts add up to the block
     assert txs.column("receipt_cumulative_gas_used")[-1].as_py() == blocks["gas_used"]
@@ -148,15 +150,15 @@ def test_block_18000000_with_all_94_receipts_and_withdrawals():
     assert [int(v) for v in txs.column("value").to_pylist()] == [int(t["value"], 16) for t in block["transactions"]]
     legacy = txs.filter(pa.compute.equal(txs.column("transaction_type"), 0))
     assert legacy.column("max_fee_per_gas").null_count == legacy.num_rows
-    logs = m.map_logs({18000000: receipts}, [block])
+    logs = map_logs({18000000: receipts}, [block])
     assert logs.num_rows == sum(len(r["logs"]) for r in receipts)
     assert logs.column("log_index").to_pylist() == list(range(logs.num_rows))
-    transfers = m.map_token_transfers(logs)
+    transfers = map_token_transfers(logs)
     all_logs = [lg for r in receipts for lg in r["logs"]]
     erc721 = {
-        int(lg["logIndex"], 16) for lg in all_logs if lg["topics"][:1] == [m.TRANSFER_TOPIC] and len(lg["topics"]) == 4
+        int(lg["logIndex"], 16) for lg in all_logs if lg["topics"][:1] == [TRANSFER_TOPIC] and len(lg["topics"]) == 4
     }
-    n_transfer_logs = sum(lg["topics"][:1] == [m.TRANSFER_TOPIC] for lg in all_logs)
+    n_transfer_logs = sum(lg["topics"][:1] == [TRANSFER_TOPIC] for lg in all_logs)
     assert len(erc721) == 2 and transfers.num_rows == n_transfer_logs == 143  # ERC-721 events included
     for t in transfers.to_pylist():
         raw = next(lg for r in receipts for lg in r["logs"] if int(lg["logIndex"], 16) == t["log_index"])
@@ -168,8 +170,8 @@ def test_block_18000000_with_all_94_receipts_and_withdrawals():
 
 def test_legacy_2930_1559_and_blob_transactions_of_block_19900000():
     block = recorded("erigon/eth_getBlockByNumber_19900000.json.gz")[1]
-    b = m.map_blocks([block]).to_pylist()[0]
-    txs = m.map_transactions([block]).to_pylist()
+    b = map_blocks([block]).to_pylist()[0]
+    txs = map_transactions([block]).to_pylist()
     assert {t["transaction_type"] for t in txs} == {0, 1, 2, 3}
     blob_hashes = sum(len(t["blob_versioned_hashes"] or []) for t in txs)
     assert b["blob_gas_used"] == blob_hashes * 131072 > 0  # each blob costs 2**17 blob gas
@@ -188,7 +190,7 @@ def test_blob_receipt_fields_of_block_20000010():
            for r in receipts]  # fmt: skip
     block = {"number": receipts[0]["blockNumber"], "hash": receipts[0]["blockHash"], "timestamp": "0x0",
              "parentHash": "0x0", "transactions": txs}  # fmt: skip
-    table = m.map_transactions([block], {20000010: receipts}).to_pylist()
+    table = map_transactions([block], {20000010: receipts}).to_pylist()
     blobs = [t for t in table if t["transaction_type"] == 3]
     assert len(blobs) == 3
     for t, r in zip(table, receipts, strict=True):
@@ -202,7 +204,7 @@ def test_addresses_are_lower_case():
     block = copy.deepcopy(block)
     for t in block["transactions"]:
         t["from"] = t["from"].upper().replace("0X", "0x")
-    txs = m.map_transactions([block], {18000000: receipts})
+    txs = map_transactions([block], {18000000: receipts})
     assert txs.column("from_address").to_pylist() == [t["from"].lower() for t in block["transactions"]]
 
 
@@ -227,31 +229,31 @@ def test_addresses_are_lower_case():
 def test_missing_or_bad_fields_raise_a_clear_error(mutate, message):
     block, receipts = (copy.deepcopy(x) for x in block_18m())
     mutate(block, receipts)
-    with pytest.raises(m.MalformedResponseError, match=message.replace("(", r"\(")):
-        m.map_transactions([block], {18000000: receipts})
+    with pytest.raises(MalformedResponseError, match=message.replace("(", r"\(")):
+        map_transactions([block], {18000000: receipts})
 
 
 def test_missing_log_and_block_fields_name_the_block():
     block, receipts = (copy.deepcopy(x) for x in block_18m())
     receipts[4]["logs"][0].pop("topics")
-    with pytest.raises(m.MalformedResponseError, match="block 18000000 tx 0x.*log field 'topics' is missing"):
-        m.map_logs({18000000: receipts}, [block])
+    with pytest.raises(MalformedResponseError, match="block 18000000 tx 0x.*log field 'topics' is missing"):
+        map_logs({18000000: receipts}, [block])
     block.pop("parentHash")
-    with pytest.raises(m.MalformedResponseError, match="block 0x112a880: block field 'parentHash' is missing"):
-        m.map_blocks([block])
-    assert json.dumps(m.map_blocks([]).schema.names) == json.dumps(SCHEMAS["raw_blocks"].names)
+    with pytest.raises(MalformedResponseError, match="block 0x112a880: block field 'parentHash' is missing"):
+        map_blocks([block])
+    assert json.dumps(map_blocks([]).schema.names) == json.dumps(SCHEMAS["raw_blocks"].names)
 
 
 def test_unindexed_transfer_layouts_and_erc721_are_decoded():
     block, receipts = block_18m()
-    logs = m.map_logs({18000000: receipts}, [block])
+    logs = map_logs({18000000: receipts}, [block])
     real = logs.filter(pa.compute.equal(logs.column("log_index"), 1)).to_pylist()[0]  # a USDT Transfer
     words = [t[2:] for t in real["topics"][1:]] + [real["data"][2:]]
     unindexed = dict(real, log_index=1000, topics=real["topics"][:1], data="0x" + "".join(words))
     half = dict(real, log_index=1001, topics=real["topics"][:2], data="0x" + "".join(words[1:]))
     nft = dict(real, log_index=1002, topics=real["topics"] + ["0x" + "0" * 63 + "7"], data="0x")
     table = pa.Table.from_pylist([real, unindexed, half, nft], schema=SCHEMAS["raw_logs"])
-    transfers = m.map_token_transfers(table).to_pylist()
+    transfers = map_token_transfers(table).to_pylist()
     assert [t["log_index"] for t in transfers] == [1, 1000, 1001, 1002]
     assert all({k: v for k, v in t.items() if k != "log_index"} == {k: v for k, v in transfers[0].items()
                if k != "log_index"} for t in transfers[:3])  # fmt: skip
@@ -260,12 +262,12 @@ def test_unindexed_transfer_layouts_and_erc721_are_decoded():
 
 def test_erc721_with_empty_or_null_data_and_a_bad_token_id():
     block, receipts = block_18m()
-    logs = m.map_logs({18000000: receipts}, [block])
+    logs = map_logs({18000000: receipts}, [block])
     real = logs.filter(pa.compute.equal(logs.column("log_index"), 1)).to_pylist()[0]
     nft = [dict(real, log_index=i, topics=real["topics"] + [hex(i)], data=d) for i, d in ((5, ""), (6, None))]
-    transfers = m.map_token_transfers(pa.Table.from_pylist(nft, schema=SCHEMAS["raw_logs"]))
+    transfers = map_token_transfers(pa.Table.from_pylist(nft, schema=SCHEMAS["raw_logs"]))
     assert transfers.column("value").to_pylist() == ["5", "6"]
     assert transfers.column("token_standard").to_pylist() == ["erc721", "erc721"]
     bad = pa.Table.from_pylist([dict(nft[0], topics=real["topics"] + ["0xzz"])], schema=SCHEMAS["raw_logs"])
-    with pytest.raises(m.MalformedResponseError, match="token id is not hex"):
-        m.map_token_transfers(bad)
+    with pytest.raises(MalformedResponseError, match="token id is not hex"):
+        map_token_transfers(bad)

@@ -8,13 +8,9 @@ import time
 import pytest
 
 from blockanalytix_assets.ingest.extract import extract_range
-from blockanalytix_assets.ingest.rpc import (
-    BlockNotFoundError,
-    ChainIdMismatch,
-    RpcClient,
-    RpcError,
-    redact_url,
-)
+from blockanalytix_assets.ingest.redact import redact_url
+from blockanalytix_assets.ingest.rpc import RpcClient
+from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch, RpcError
 from blockanalytix_tests.faultproxy import FIXTURES, FaultProxy, ReplayNode, recorded
 
 N = 18000000

@@ -11,8 +11,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from blockanalytix_assets.index.runs import Part, RunTree, parts_for_key
-from blockanalytix_assets.index.shards import ShardCutter
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.shards import ShardCutter, parts_for_key
+from blockanalytix_assets.index.spec import Part
 from blockanalytix_assets.index.trees import TX_INDEX_TREE, hash_prefix
 from blockanalytix_assets.storage import Storage
 from blockanalytix_tests.unit.test_runs import TOY, key, node_files, scratch, toy_leaf, tx_leaf, write_leaf

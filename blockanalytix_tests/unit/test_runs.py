@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from blockanalytix_assets.index.runs import RunTree, TreeSpec, range_index
+from blockanalytix_assets.index.plan import range_index
+from blockanalytix_assets.index.runs import RunTree
+from blockanalytix_assets.index.spec import TreeSpec
 from blockanalytix_assets.index.trees import TX_INDEX_TREE, hash_prefix
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage

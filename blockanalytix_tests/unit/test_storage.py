@@ -53,8 +53,8 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
 
 def test_optional_columns_missing_from_older_files_are_skipped(tmp_path):
     store = Storage(str(tmp_path))
-    store.write("token_transfers", "k", pa.table({"transaction_hash": ["0x1"], "value": ["5"]}))  # older layout
-    cols = ["transaction_hash", "token_standard"]
-    assert store.read("token_transfers", "k", columns=cols, optional=("token_standard",)).column_names == cols[:1]
-    with pytest.raises(Exception, match="token_standard"):  # only the named columns may be absent
-        store.read("token_transfers", "k", columns=cols)
+    store.write("anomaly_scores", "k", pa.table({"hash": ["0x1"], "anomaly_score": [0.5]}))  # older layout
+    cols = ["hash", "classifier_version"]
+    assert store.read("anomaly_scores", "k", columns=cols, optional=("classifier_version",)).column_names == cols[:1]
+    with pytest.raises(Exception, match="classifier_version"):  # only the named columns may be absent
+        store.read("anomaly_scores", "k", columns=cols)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from blockanalytix_assets.ingest import mapping as m
 from blockanalytix_assets.ingest import validation as v
+from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
 from blockanalytix_tests.faultproxy import recorded
 
 ETL = "ethereum-etl/blocks_47218/web3_response.eth_getBlockByNumber_{}_true.json"
@@ -18,7 +18,7 @@ def consecutive_blocks() -> list[dict]:
 
 
 def test_complete_range_passes_and_gaps_duplicates_and_strays_fail():
-    blocks = m.map_blocks(consecutive_blocks())
+    blocks = map_blocks(consecutive_blocks())
     assert v.blocks_complete(blocks, 47218, 47219)[0]
     passed, details = v.blocks_complete(blocks, 47218, 47220)
     assert not passed and details["missing"] == 1 and details["sample"] == [47220]
@@ -30,7 +30,7 @@ def test_complete_range_passes_and_gaps_duplicates_and_strays_fail():
 
 def test_transaction_counts_and_unique_hashes():
     raw = consecutive_blocks()
-    blocks, txs = m.map_blocks(raw), m.map_transactions(raw)
+    blocks, txs = map_blocks(raw), map_transactions(raw)
     assert v.transaction_counts_match(blocks, txs)[0] and v.transaction_hashes_unique(txs)[0]
     passed, details = v.transaction_counts_match(blocks, txs.slice(0, txs.num_rows - 1))
     assert not passed and details["sample"] == [{"block": 47219, "declared": 2, "rows": 1}]
@@ -40,7 +40,7 @@ def test_transaction_counts_and_unique_hashes():
 
 def test_parent_hash_continuity_inside_and_across_ranges():
     raw = consecutive_blocks()
-    blocks = m.map_blocks(raw)
+    blocks = map_blocks(raw)
     assert v.parent_hash_continuity(blocks, previous_hash=raw[0]["parentHash"])[0]
     passed, details = v.parent_hash_continuity(blocks, previous_hash="0x" + "0" * 64)
     assert not passed and details["sample"][0]["block"] == 47218
@@ -52,13 +52,13 @@ def test_parent_hash_continuity_inside_and_across_ranges():
 def test_receipts_present_including_pre_byzantium_roots():
     block = recorded("erigon/eth_getBlockByNumber_18000000.json.gz")[1]
     receipts = recorded("erigon/eth_getBlockReceipts_18000000.json.gz")[1]
-    assert v.receipts_present(m.map_transactions([block], {18000000: receipts}))[0]
-    passed, details = v.receipts_present(m.map_transactions([block]))
+    assert v.receipts_present(map_transactions([block], {18000000: receipts}))[0]
+    passed, details = v.receipts_present(map_transactions([block]))
     assert not passed and details["without_receipt"] == 94
     old_block = recorded("ethereum-etl/block_483920/web3_response.eth_getBlockByNumber_0x76250_true.json")[1]
     old = [recorded(f"ethereum-etl/block_483920/web3_response.eth_getTransactionReceipt_{t['hash']}.json")[1]
            for t in old_block["transactions"]]  # fmt: skip
-    txs = m.map_transactions([old_block], {483920: old})
+    txs = map_transactions([old_block], {483920: old})
     assert txs.column("receipt_status").null_count == txs.num_rows  # status came with Byzantium
     assert v.receipts_present(txs)[0]
     damaged = txs.set_column(
