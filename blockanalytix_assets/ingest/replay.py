@@ -8,6 +8,7 @@ raises UnrecordedRequest, naming the request and the file, instead of inventing 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,7 +86,15 @@ class ReplayAdapter(BaseAdapter):
         super().__init__()
         self.recording = recording
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # the transport options (timeouts, TLS, proxies) have no meaning for a recording
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         body = orjson.loads(request.body or b"null")
         items = body if isinstance(body, list) else [body]
         answers = [
