@@ -51,7 +51,7 @@ test: lint test-deps $(CHECKOV)
 # Everything that starts no node or server (no anvil, MLflow, Postgres, moto, chromium, webserver): ingest tests
 # replay recorded JSON-RPC answers. A process fixture requested anyway raises (plugins/integration.py).
 test-fast: setup $(CHECKOV)
-	.venv/bin/python -m pytest -q -p no:cacheprovider -m "not integration"
+	.venv/bin/python -m pytest -q -p no:cacheprovider -m "not integration" -n auto --maxprocesses 4
 
 # Re-record blockanalytix_tests/fixtures/rpc/ from a freshly started test devnet (after a devnet or RPC change).
 record-rpc: setup
