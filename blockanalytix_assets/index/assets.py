@@ -3,7 +3,6 @@
 import dagster as dg
 from pydantic import Field
 
-from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.index.manifest import VERSION as MANIFEST_VERSION
 from blockanalytix_assets.index.runs import RunTree
 from blockanalytix_assets.index.spec import TreeSpec
@@ -79,34 +78,29 @@ def _update(
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
-    name=tn.ADDRESS_PROFILES,
-    deps=[tn.ADDRESS_ACTIVITY],
-    code_version=TREE_VERSION,
-    group_name="features",
-    kinds={"parquet"},
-    automation_condition=INDEX_CONDITION,
-    description="Lifetime per-address state over every ingested range: a segment tree of merged, sorted runs of "
+def tree_asset(spec: TreeSpec, description: str) -> dg.AssetsDefinition:
+    """The asset that folds new, changed or removed ranges of the spec's leaf asset into its run tree."""
+
+    @dg.asset(
+        name=spec.name,
+        deps=[spec.leaf_asset],
+        code_version=TREE_VERSION,
+        group_name="features",
+        kinds={"parquet"},
+        automation_condition=INDEX_CONDITION,
+        description=description,
+    )
+    def _tree(context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource) -> dg.MaterializeResult:
+        return _update(context, config, storage, spec)
+
+    return _tree
+
+
+address_profiles = tree_asset(
+    PROFILE_TREE,
+    "Lifetime per-address state over every ingested range: a segment tree of merged, sorted runs of "
     "address_activity (fan-out 8); readers merge the cover (docs/DESIGN.md).",
 )
-def address_profiles(
-    context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource
-) -> dg.MaterializeResult:
-    """Fold new, changed or removed address_activity ranges into the profile tree."""
-    return _update(context, config, storage, PROFILE_TREE)
-
-
-@dg.asset(
-    name=tn.TRANSACTION_INDEX,
-    deps=[tn.CLEANED_TRANSACTIONS],
-    code_version=TREE_VERSION,
-    group_name="features",
-    kinds={"parquet"},
-    automation_condition=INDEX_CONDITION,
-    description="Transaction hash -> range index (8-byte hash prefix, sorted runs) for the API's hash lookups.",
+transaction_index = tree_asset(
+    TX_INDEX_TREE, "Transaction hash -> range index (8-byte hash prefix, sorted runs) for the API's hash lookups."
 )
-def transaction_index(
-    context: dg.AssetExecutionContext, config: IndexConfig, storage: StorageResource
-) -> dg.MaterializeResult:
-    """Fold new, changed or removed cleaned_transactions ranges into the hash index."""
-    return _update(context, config, storage, TX_INDEX_TREE)
