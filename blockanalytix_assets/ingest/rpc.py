@@ -12,6 +12,7 @@ from blockanalytix_assets.ingest.batch_provider import BatchHttpProvider
 from blockanalytix_assets.ingest.redact import RPC_LOGGER
 from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch, MethodNotFound, RpcError
 from blockanalytix_assets.ingest.rpc_requests import (
+    Call,
     RangeResponses,
     block_calls,
     block_receipts_calls,
@@ -73,39 +74,38 @@ class RpcClient(BatchHttpProvider):
                 raise RpcError(f"the node at {self.safe_url} has no receipt for a transaction of block {n}")
         return out
 
-    def _lacks_block_receipts(self) -> None:
-        self.block_receipts_supported = False
-        log.info("rpc %s lacks eth_getBlockReceipts: using eth_getTransactionReceipt", self.safe_url)
+    def _with_block_receipts(self, calls: list[Call]) -> list | None:
+        """The batch's answers, or None where the node lacks eth_getBlockReceipts (learnt once, then skipped)."""
+        if self.block_receipts_supported is False:
+            return None
+        try:
+            res = self.batch(calls)
+        except MethodNotFound:
+            self.block_receipts_supported = False
+            log.info("rpc %s lacks eth_getBlockReceipts: using eth_getTransactionReceipt", self.safe_url)
+            return None
+        self.block_receipts_supported = True
+        return res
 
     def get_receipts(self, numbers: list[int], blocks: list[dict] | None = None) -> dict[int, list[dict]]:
         """{number: receipts} via eth_getBlockReceipts, or per-tx receipts where the node lacks it."""
-        if self.block_receipts_supported is not False:
-            try:
-                res = self.batch(block_receipts_calls(numbers))
-            except MethodNotFound:
-                self._lacks_block_receipts()
-            else:
-                self.block_receipts_supported = True
-                for n, r in zip(numbers, res, strict=True):
-                    if r is None:
-                        raise BlockNotFoundError(f"the node at {self.safe_url} has no receipts for block {n}")
-                return dict(zip(numbers, res, strict=True))
-        return self._tx_receipts(numbers, blocks if blocks is not None else self.get_blocks(numbers, False))
+        res = self._with_block_receipts(block_receipts_calls(numbers))
+        if res is None:
+            return self._tx_receipts(numbers, blocks if blocks is not None else self.get_blocks(numbers, False))
+        for n, r in zip(numbers, res, strict=True):
+            if r is None:
+                raise BlockNotFoundError(f"the node at {self.safe_url} has no receipts for block {n}")
+        return dict(zip(numbers, res, strict=True))
 
     def fetch_range(self, first: int, last: int) -> RangeResponses:
         """Blocks first..last with full transactions, and their receipts; both fetched concurrently."""
         numbers = list(range(first, last + 1))
-        if self.block_receipts_supported is not False:
-            try:
-                res = self.batch(range_calls(numbers))
-            except MethodNotFound:
-                self._lacks_block_receipts()
-            else:
-                self.block_receipts_supported = True
-                blocks = self._check_blocks(numbers, res[0::2])
-                receipts = dict(zip(numbers, res[1::2], strict=True))
-                if any(r is None for r in receipts.values()):
-                    return RangeResponses(blocks, self.get_receipts(numbers, blocks))
-                return RangeResponses(blocks, receipts)
+        res = self._with_block_receipts(range_calls(numbers))
+        if res is not None:
+            blocks = self._check_blocks(numbers, res[0::2])
+            receipts = dict(zip(numbers, res[1::2], strict=True))
+            if any(r is None for r in receipts.values()):
+                return RangeResponses(blocks, self.get_receipts(numbers, blocks))
+            return RangeResponses(blocks, receipts)
         blocks = self.get_blocks(numbers)
         return RangeResponses(blocks, self.get_receipts(numbers, blocks))
