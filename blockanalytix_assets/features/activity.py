@@ -33,34 +33,44 @@ ACTIVITY_TX_COLUMNS = [
 TOKEN_TYPE = pa.list_(pa.struct([("token_address", pa.string()), ("sent", pa.int64()), ("received", pa.int64())]))
 _I, _F = pa.int64(), pa.float64()
 _TIMED = ["sent", "received", "erc20_sent", "erc20_received", "erc20_sent_to_contract"]
-# (name, type, merge rule); "min"/"max" columns are null where the address has no such event.
-_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+Column = tuple[str, pa.DataType, str]  # (name, type, merge rule)
+
+
+def _span(prefix: str) -> list[Column]:
+    """{prefix}first_timestamp and {prefix}last_timestamp."""
+    return [(f"{prefix}first_timestamp", _I, "min"), (f"{prefix}last_timestamp", _I, "max")]
+
+
+def _ether(prefix: str, count: str) -> list[Column]:
+    """Exact wei sum, how many values it adds, and the smallest and largest value."""
+    return [
+        (f"{prefix}_wei", WEI, "sum"),
+        (f"{prefix}_{count}", _I, "sum"),
+        (f"{prefix}_min_wei", WEI, "min"),
+        (f"{prefix}_max_wei", WEI, "max"),
+    ]
+
+
+def _erc20(prefix: str) -> list[Column]:
+    """ERC-20 value sum, smallest and largest value (18-decimal units)."""
+    return [(f"{prefix}_value", _F, "sum"), (f"{prefix}_min", _F, "min"), (f"{prefix}_max", _F, "max")]
+
+
+# "min"/"max" columns are null where the address has no such event.
+_COLUMNS: list[Column] = [
     ("address", pa.string(), "key"),
     ("first_block", _I, "min"), ("last_block", _I, "max"),
-    ("first_timestamp", _I, "min"), ("last_timestamp", _I, "max"),
-    ("tx_first_timestamp", _I, "min"), ("tx_last_timestamp", _I, "max"),
+    *_span(""), *_span("tx_"),
     ("sent_count", _I, "sum"), ("received_count", _I, "sum"), ("created_count", _I, "sum"),
     ("failed_sent_count", _I, "sum"),
-    ("sent_first_timestamp", _I, "min"), ("sent_last_timestamp", _I, "max"),
-    ("received_first_timestamp", _I, "min"), ("received_last_timestamp", _I, "max"),
-    ("sent_wei", WEI, "sum"), ("sent_value_count", _I, "sum"), ("sent_min_wei", WEI, "min"),
-    ("sent_max_wei", WEI, "max"),
-    ("received_wei", WEI, "sum"), ("received_value_count", _I, "sum"), ("received_min_wei", WEI, "min"),
-    ("received_max_wei", WEI, "max"),
-    ("sent_to_contracts_wei", WEI, "sum"), ("sent_to_contracts_count", _I, "sum"),
-    ("sent_to_contracts_min_wei", WEI, "min"), ("sent_to_contracts_max_wei", WEI, "max"),
+    *_span("sent_"), *_span("received_"),
+    *_ether("sent", "value_count"), *_ether("received", "value_count"), *_ether("sent_to_contracts", "count"),
     ("erc20_sent_count", _I, "sum"), ("erc20_received_count", _I, "sum"), ("erc20_self_count", _I, "sum"),
     ("erc20_sent_to_contract_count", _I, "sum"),
-    ("erc20_sent_value", _F, "sum"), ("erc20_sent_min", _F, "min"), ("erc20_sent_max", _F, "max"),
-    ("erc20_received_value", _F, "sum"), ("erc20_received_min", _F, "min"), ("erc20_received_max", _F, "max"),
-    ("erc20_sent_to_contract_value", _F, "sum"), ("erc20_sent_to_contract_min", _F, "min"),
-    ("erc20_sent_to_contract_max", _F, "max"),
-    ("erc20_sent_timed_count", _I, "sum"), ("erc20_sent_first_timestamp", _I, "min"),
-    ("erc20_sent_last_timestamp", _I, "max"),
-    ("erc20_received_timed_count", _I, "sum"), ("erc20_received_first_timestamp", _I, "min"),
-    ("erc20_received_last_timestamp", _I, "max"), ("erc20_received_tx_count", _I, "sum"),
-    ("erc20_sent_to_contract_timed_count", _I, "sum"), ("erc20_sent_to_contract_first_timestamp", _I, "min"),
-    ("erc20_sent_to_contract_last_timestamp", _I, "max"),
+    *_erc20("erc20_sent"), *_erc20("erc20_received"), *_erc20("erc20_sent_to_contract"),
+    ("erc20_sent_timed_count", _I, "sum"), *_span("erc20_sent_"),
+    ("erc20_received_timed_count", _I, "sum"), *_span("erc20_received_"), ("erc20_received_tx_count", _I, "sum"),
+    ("erc20_sent_to_contract_timed_count", _I, "sum"), *_span("erc20_sent_to_contract_"),
     ("sent_to", SKETCH_TYPE, "kmv"), ("received_from", SKETCH_TYPE, "kmv"), ("erc20_sent_to", SKETCH_TYPE, "kmv"),
     ("erc20_received_from", SKETCH_TYPE, "kmv"), ("erc20_sent_to_contract", SKETCH_TYPE, "kmv"),
     ("tokens", TOKEN_TYPE, "tokens"),
