@@ -138,39 +138,23 @@ def cluster_map(clusters: pd.DataFrame, max_points: int = MAX_MAP_POINTS) -> go.
         rest = rest.sample(max_points, random_state=0)
     fig = go.Figure()
     for i, (cid, part) in enumerate(rest.groupby("cluster_id", sort=True)):
-        fig.add_trace(
-            go.Scatter(
-                x=part["embedding_x"],
-                y=part["embedding_y"],
-                mode="markers",
-                name=f"cluster {cid}",
-                marker={"size": 6, "color": PALETTE[i % len(PALETTE)], "opacity": 0.6},
-                text=part["hash"],
-                hovertemplate="%{text}<br>cluster " + str(cid) + "<extra></extra>",
-            )
-        )
+        marker = {"size": 6, "color": PALETTE[i % len(PALETTE)], "opacity": 0.6}
+        fig.add_trace(_embedding(part, f"cluster {cid}", marker, "cluster " + str(cid)))
     hits = clusters[labelled]
     if len(hits):
-        fig.add_trace(
-            go.Scatter(
-                x=hits["embedding_x"],
-                y=hits["embedding_y"],
-                mode="markers",
-                name="labelled (known illicit)",
-                marker={
-                    "size": 13,
-                    "symbol": "star",
-                    "color": LABELLED_COLOR,
-                    "line": {"width": 1, "color": "black"},
-                },
-                text=hits["hash"],
-                customdata=hits["cluster_id"],
-                hovertemplate="%{text}<br>cluster %{customdata} (labelled)<extra></extra>",
-            )
-        )
+        star = {"size": 13, "symbol": "star", "color": LABELLED_COLOR, "line": {"width": 1, "color": "black"}}
+        hover = "cluster %{customdata} (labelled)"
+        fig.add_trace(_embedding(hits, "labelled (known illicit)", star, hover, customdata=hits["cluster_id"]))
     fig.update_xaxes(title_text="embedding x")
     fig.update_yaxes(title_text="embedding y")
     return layout(fig, title, height=520)
+
+
+def _embedding(part: pd.DataFrame, name: str, marker: dict, hover: str, **kwargs: Any) -> go.Scatter:
+    """A cluster map trace: the rows' 2-D embedding as markers, hovering the hash above `hover`."""
+    x, y, text = part["embedding_x"], part["embedding_y"], part["hash"]
+    template = "%{text}<br>" + hover + "<extra></extra>"
+    return go.Scatter(x=x, y=y, mode="markers", name=name, marker=marker, text=text, hovertemplate=template, **kwargs)
 
 
 def value_fee_over_blocks(transactions: pd.DataFrame) -> go.Figure:

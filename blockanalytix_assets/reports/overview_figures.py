@@ -41,24 +41,11 @@ def overview_figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
     vol.update_yaxes(title_text="value (ETH)", secondary_y=True, rangemode="tozero", showgrid=False)
     vol.update_xaxes(title_text="first block of range")
     anomalies = go.Figure()
-    anomalies.add_trace(
-        go.Bar(
-            x=x,
-            y=frame["anomalies"] - frame["labelled_anomalies"],
-            name="unlabelled anomalies",
-            marker_color=NORMAL_COLOR,
-            customdata=frame["key"],
-        )
-    )
-    anomalies.add_trace(
-        go.Bar(
-            x=x,
-            y=frame["labelled_anomalies"],
-            name="labelled anomalies",
-            marker_color=LABELLED_COLOR,
-            customdata=frame["key"],
-        )
-    )
+    for y, name, color in (
+        (frame["anomalies"] - frame["labelled_anomalies"], "unlabelled anomalies", NORMAL_COLOR),
+        (frame["labelled_anomalies"], "labelled anomalies", LABELLED_COLOR),
+    ):
+        anomalies.add_trace(go.Bar(x=x, y=y, name=name, marker_color=color, customdata=frame["key"]))
     anomalies.update_xaxes(title_text="first block of range")
     anomalies.update_yaxes(title_text="transactions above threshold")
     versions = go.Figure()
