@@ -2,6 +2,7 @@
 and address_labels."""
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 import pyarrow as pa
@@ -106,55 +107,70 @@ def transaction_features_asset(
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
-    name=tn.ADDRESS_ACTIVITY,
-    deps=[tn.CLEANED_TRANSACTIONS, tn.TOKEN_TRANSFERS],
-    code_version=ADDRESS_FEATURE_SPEC_VERSION,
-    partitions_def=block_ranges,
-    group_name="features",
-    kinds={"parquet"},
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Per-range partial aggregates per address (counts, exact wei sums, min/max, first/last seen, "
+# A range's table and the metadata particular to it (added to _common's).
+Computed = tuple[pa.Table, dict[str, dg.MetadataValue]]
+
+
+def lifetime_asset(
+    name: str, deps: list[str], kinds: set[str], preview: list[str], description: str
+) -> Callable[[Callable[[Storage, BlockRange], Computed]], dg.AssetsDefinition]:
+    """A per-range asset of the lifetime address features (ADDRESS_FEATURE_SPEC_VERSION) over a compute function."""
+
+    def build(compute: Callable[[Storage, BlockRange], Computed]) -> dg.AssetsDefinition:
+        @dg.asset(
+            name=name,
+            deps=deps,
+            code_version=ADDRESS_FEATURE_SPEC_VERSION,
+            partitions_def=block_ranges,
+            group_name="features",
+            kinds=kinds,
+            automation_condition=dg.AutomationCondition.eager(),
+            description=description,
+        )
+        def _asset(
+            context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
+        ) -> dg.MaterializeResult:
+            store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+            table, extra = compute(store, r)
+            path = store.write(name, r.key, table)
+            return dg.MaterializeResult(metadata={**_common(r, t0, table, path, preview), **extra})
+
+        return _asset
+
+    return build
+
+
+@lifetime_asset(
+    tn.ADDRESS_ACTIVITY,
+    [tn.CLEANED_TRANSACTIONS, tn.TOKEN_TRANSFERS],
+    {"parquet"},
+    ["address", "sent_count", "received_count", "first_block"],
+    "Per-range partial aggregates per address (counts, exact wei sums, min/max, first/last seen, "
     "counterparty sketches, token counts): the mergeable leaves of address_profiles.",
 )
-def address_activity_asset(
-    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
+def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
     """Aggregate the range's transactions and token transfers per address."""
-    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
     txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
-    table = address_activity(txs, read_token_transfers(store, r.key, TOKEN_COLUMNS), r.first // r.size)
-    path = store.write(tn.ADDRESS_ACTIVITY, r.key, table)
-    meta = _common(r, t0, table, path, ["address", "sent_count", "received_count", "first_block"])
-    return dg.MaterializeResult(metadata=meta)
+    return address_activity(txs, read_token_transfers(store, r.key, TOKEN_COLUMNS), r.first // r.size), {}
 
 
-@dg.asset(
-    name=tn.ADDRESS_FEATURES,
-    deps=[tn.ADDRESS_ACTIVITY],
-    code_version=ADDRESS_FEATURE_SPEC_VERSION,
-    partitions_def=block_ranges,
-    group_name="features",
-    kinds={"parquet", "pyarrow"},
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Lifetime account-history features (Kaggle Ethereum fraud dataset columns) of the addresses active "
+@lifetime_asset(
+    tn.ADDRESS_FEATURES,
+    [tn.ADDRESS_ACTIVITY],
+    {"parquet", "pyarrow"},
+    ["address", *ADDRESS_FEATURE_COLUMNS[3:7]],
+    "Lifetime account-history features (Kaggle Ethereum fraud dataset columns) of the addresses active "
     "in the range, over every stored range up to and including it (read from the address_profiles tree).",
 )
-def address_features_asset(
-    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Compute the range's addresses' lifetime features as of the range's last block."""
-    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
+def address_features_asset(store: Storage, r: BlockRange) -> Computed:
+    """The range's addresses' lifetime features as of the range's last block."""
     active = store.read(tn.ADDRESS_ACTIVITY, r.key, columns=["address"]).column("address")
     tree = RunTree(store, PROFILE_TREE)
     history = tree.read(upto_key=r.key, filter=pc.field("address").isin(active.combine_chunks()))
     cover = tree.cover(upto_key=r.key)
     table = with_history(profile_features(merge_activity([history])), _history_keys(cover))
-    path = store.write(tn.ADDRESS_FEATURES, r.key, table)
-    meta = _common(r, t0, table, path, ["address", *ADDRESS_FEATURE_COLUMNS[3:7]])
-    meta["history_ranges"] = dg.MetadataValue.int(len(_history_keys(cover)))
-    meta["history_files"] = dg.MetadataValue.int(len(cover))
-    return dg.MaterializeResult(metadata=meta)
+    extra = {"history_ranges": len(_history_keys(cover)), "history_files": len(cover)}
+    return table, {k: dg.MetadataValue.int(v) for k, v in extra.items()}
 
 
 def _history_keys(cover: list[Part]) -> list[str]:
