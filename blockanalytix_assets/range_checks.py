@@ -21,7 +21,9 @@ Verdict = tuple[bool, str | None, dict]  # (passed, description, metadata)
 CheckEvents = Iterator[dg.AssetCheckEvaluation | dg.Output]
 # dg.asset_check, typed for bodies that yield one AssetCheckEvaluation per range (each_range): Dagster 1.13 types
 # the body as returning one AssetCheckResult.
-_asset_check = cast(Callable[..., Callable[[Callable[..., CheckEvents]], dg.AssetChecksDefinition]], dg.asset_check)
+per_range_asset_check = cast(
+    Callable[..., Callable[[Callable[..., CheckEvents]], dg.AssetChecksDefinition]], dg.asset_check
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def range_check(
     """A per-range check of `asset` named after the decorated function, which maps a range's inputs to a Result."""
 
     def build(evaluate: Callable[[RangeInputs], Result]) -> dg.AssetChecksDefinition:
-        @_asset_check(
+        @per_range_asset_check(
             name=evaluate.__name__,
             asset=asset,
             additional_deps=list(additional_deps) or None,
