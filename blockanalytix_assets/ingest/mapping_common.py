@@ -109,7 +109,7 @@ def to_table(schema: pa.Schema, cols: Mapping[str, Sequence]) -> pa.Table:
     for f in schema:
         values = cols[f.name]
         try:
-            if f.name.endswith("address") or f.name == "miner":
+            if pa.types.is_string(f.type) and (f.name.endswith("address") or f.name == "miner"):
                 arrays.append(_lower(values))
             elif f.type == WEI:
                 arrays.append(_wei(values))

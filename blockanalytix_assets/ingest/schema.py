@@ -102,6 +102,29 @@ TOKEN_TRANSFERS = pa.schema(
     ]
 )
 
+TRACES = pa.schema(
+    [
+        ("block_number", pa.int64()),
+        ("transaction_hash", pa.string()),  # null for block rewards
+        ("transaction_index", pa.int64()),
+        ("from_address", pa.string()),
+        ("to_address", pa.string()),
+        ("value", WEI),
+        ("input", pa.string()),
+        ("output", pa.string()),
+        ("trace_type", pa.string()),  # call, create, suicide, reward
+        ("call_type", pa.string()),  # call, delegatecall, staticcall, callcode
+        ("reward_type", pa.string()),
+        ("gas", pa.int64()),
+        ("gas_used", pa.int64()),
+        ("subtraces", pa.int64()),
+        ("trace_address", pa.list_(pa.int64())),  # ethereum-etl's CSV joins it with commas
+        ("error", pa.string()),
+        ("status", pa.int64()),  # 0 where the trace or any ancestor failed
+        ("trace_id", pa.string()),
+    ]
+)
+
 
 def erc20_transfers(token_transfers: pa.Table) -> pa.Table:
     """The ERC-20 rows of a token_transfers table."""
