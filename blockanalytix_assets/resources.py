@@ -27,6 +27,11 @@ class RpcResource(dg.ConfigurableResource):
     max_workers: int = Field(default=4, description="Concurrent HTTP requests per step.")
     max_retries: int = Field(default=8, description="Retries per batch before the step fails.")
     timeout_s: float = Field(default=30.0, description="Per-request timeout in seconds.")
+    traces: str = Field(
+        default="auto",
+        description="raw_traces source (BLOCKANALYTIX_TRACES): auto (probe the node), parity (trace_block), geth "
+        "(debug_traceBlockByNumber, callTracer) or off.",
+    )
 
     def client(self) -> RpcClient:
         """A client checked against the configured chain id."""
@@ -122,7 +127,7 @@ def local_resources() -> dict[str, object]:
     """Resources for one machine: values from BLOCKANALYTIX_* env vars with devnet defaults."""
     s = Settings.from_env()
     return {
-        "rpc": RpcResource(url=_rpc_url(s), chain_id=s.chain_id),
+        "rpc": RpcResource(url=_rpc_url(s), chain_id=s.chain_id, traces=s.traces),
         "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
         "mlflow": MlflowResource(tracking_uri=s.tracking_uri),
         "settings": PipelineSettings(
@@ -135,7 +140,7 @@ def k8s_resources() -> dict[str, object]:
     """Resources for Kubernetes: every endpoint comes from the pod's env (Secrets and ConfigMaps)."""
     s = Settings.from_env()
     return {
-        "rpc": RpcResource(url=dg.EnvVar("BLOCKANALYTIX_RPC_URL"), chain_id=s.chain_id),
+        "rpc": RpcResource(url=dg.EnvVar("BLOCKANALYTIX_RPC_URL"), chain_id=s.chain_id, traces=s.traces),
         "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
         "mlflow": MlflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
         "settings": PipelineSettings(

@@ -13,6 +13,7 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEFAULT_MLFLOW_TRACKING_URI = "http://127.0.0.1:5000"
 DEFAULT_AWS_REGION = "us-east-1"
 DEVNET_CHAIN_ID = 31337
+TRACE_MODES = ("auto", "parity", "geth", "off")  # BLOCKANALYTIX_TRACES
 
 
 def _int_env(name: str, default: int) -> int:
@@ -54,6 +55,7 @@ class Settings:
     git_commit: str | None = None  # recorded on training runs where the image has no .git
     gpu_image: str | None = None  # the CUDA image training steps run in on Kubernetes
     browser_path: str | None = None  # the Chrome/Chromium kaleido drives for report PNGs
+    traces: str = "auto"  # BLOCKANALYTIX_TRACES: auto | parity | geth | off
 
     @property
     def tracking_uri(self) -> str:
@@ -71,6 +73,9 @@ class Settings:
         deployment = os.environ.get("BLOCKANALYTIX_DEPLOYMENT", "local").strip() or "local"
         if deployment not in ("local", "k8s"):
             raise ValueError(f"BLOCKANALYTIX_DEPLOYMENT={deployment!r}: expected 'local' or 'k8s'")
+        traces = (os.environ.get("BLOCKANALYTIX_TRACES") or "auto").strip().lower()
+        if traces not in TRACE_MODES:
+            raise ValueError(f"BLOCKANALYTIX_TRACES={traces!r}: expected one of {', '.join(TRACE_MODES)}")
         return cls(
             rpc_url=os.environ.get("BLOCKANALYTIX_RPC_URL") or DEFAULT_RPC_URL,
             chain_id=_int_env("BLOCKANALYTIX_CHAIN_ID", DEVNET_CHAIN_ID),
@@ -91,4 +96,5 @@ class Settings:
             git_commit=_str_env("BLOCKANALYTIX_GIT_COMMIT"),
             gpu_image=_str_env("BLOCKANALYTIX_GPU_IMAGE"),
             browser_path=_str_env("BROWSER_PATH"),
+            traces=traces,
         )

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pyarrow as pa
@@ -17,13 +18,21 @@ from blockanalytix_assets.ranges import BlockRange, PartitionKeyError
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
 
+if TYPE_CHECKING:
+    from blockanalytix_assets.ingest.rpc import RpcClient
+
 INGEST_GROUP = "ingest"  # the raw tables' group: ingest_job and raw_checks_job select it
 
 
 def _spec(t: RawTable) -> dg.AssetSpec:
     metadata = {**schema_metadata(t.schema), "rpc_methods": dg.MetadataValue.json(list(t.methods))}
     return dg.AssetSpec(
-        t.name, description=t.description, group_name=INGEST_GROUP, kinds={"parquet", "ethereum"}, metadata=metadata
+        t.name,
+        description=t.description,
+        group_name=INGEST_GROUP,
+        kinds={"parquet", "ethereum"},
+        metadata=metadata,
+        skippable=t.needs_traces,  # a node without a trace API skips it; the other tables still materialise
     )
 
 
@@ -57,6 +66,33 @@ def _fetch_ranges(
     return totals, last
 
 
+def _with_traces(
+    context: dg.AssetExecutionContext, client: "RpcClient", mode: str, first: int, tables: tuple[RawTable, ...]
+) -> tuple[RawTable, ...]:
+    """The tables to extract: trace tables only when selected and the node serves traces (client.trace_api set)."""
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    tables = tuple(t for t in tables if not t.needs_traces or t.name in selected)
+    traced = {t.name for t in tables if t.needs_traces}
+    if not traced:
+        return tables
+    client.trace_api = client.probe_traces(mode, first)
+    if client.trace_api is not None:
+        return tables
+    why = (
+        "BLOCKANALYTIX_TRACES=off"
+        if mode == "off"
+        else f"the node at {client.safe_url} serves neither trace_block nor debug_traceBlockByNumber"
+    )
+    reason = (
+        f"{', '.join(sorted(traced))} cannot be materialised: {why}. Point BLOCKANALYTIX_RPC_URL at a node with a "
+        f"trace API (Erigon, Nethermind, Reth, anvil, or geth with the debug API) and set BLOCKANALYTIX_TRACES=auto."
+    )
+    if selected <= traced:
+        raise dg.Failure(description=reason, allow_retries=False)
+    context.log.warning(f"{reason} Skipped; the other tables are written.")
+    return tuple(t for t in tables if not t.needs_traces)
+
+
 def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefinition:
     """The raw_ingest multi-asset: one asset per raw table, all written from one fetch of each range."""
 
@@ -76,13 +112,14 @@ def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefi
         try:
             ranges = partition_ranges(context, settings.range_size)
             client = rpc.client()
+            wanted = _with_traces(context, client, rpc.traces, ranges[0].first, tables)
         except _permanent() as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         store, started = storage.storage(), time.perf_counter()
-        totals, last = _fetch_ranges(context, client, store, ranges, tables)
+        totals, last = _fetch_ranges(context, client, store, ranges, wanted)
         seconds = time.perf_counter() - started
         span, n_blocks = (ranges[0].first, ranges[-1].last), sum(r.size for r in ranges)
-        for t in (t for t in tables if t.name in totals):
+        for t in (t for t in wanted if t.name in totals):
             path = store.path(t.name, ranges[-1].key)
             meta = table_metadata(last[t.name], preview=t.preview, path=path, span=span, rows=totals[t.name])
             meta["partitions"] = dg.MetadataValue.int(len(ranges))

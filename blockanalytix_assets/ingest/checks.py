@@ -59,3 +59,16 @@ def raw_transactions_unique_hash(i: RangeInputs) -> Result:
 def raw_transactions_receipts_present(i: RangeInputs) -> Result:
     cols = ["hash", "receipt_gas_used", "receipt_status", "receipt_root"]
     return v.receipts_present(i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=cols))
+
+
+@range_check(
+    tn.RAW_TRACES,
+    "Every transaction has exactly one top-level trace (empty trace_address).",
+    additional_deps=[tn.RAW_TRANSACTIONS],
+)
+def raw_traces_one_top_level_per_transaction(i: RangeInputs) -> Result:
+    if not i.store.exists(tn.RAW_TRACES, i.range.key):  # a node without traces (raw_checks_job re-checks every range)
+        return True, {"checked": False, "reason": "raw_traces not stored for this range (BLOCKANALYTIX_TRACES)"}
+    txs = i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=["hash"])
+    traces = i.store.read(tn.RAW_TRACES, i.range.key, columns=["transaction_hash", "trace_address"])
+    return v.one_top_level_trace_per_transaction(txs, traces)

@@ -50,6 +50,10 @@ def verify_chunk(first: int, last: int, responses: RangeResponses) -> None:
             raise IncompleteRangeError(f"block {n}: {len(hashes)} transactions but {have} matching receipts")
         if any(r.get("blockHash", b["hash"]) != b["hash"] for r in recs):
             raise IncompleteRangeError(f"block {n}: receipts are from another block hash (a reorg while fetching)")
+        if responses.traces is not None and responses.traces.get(n) is None:
+            raise IncompleteRangeError(
+                f"block {n}: the node returned no traces (is it fully synced, with its trace API enabled?)"
+            )
 
 
 def _fetch(client: BlockSource, first: int, last: int) -> RangeResponses:
@@ -90,14 +94,17 @@ def extract_range(
 ) -> dict[str, pa.Table]:
     """The raw tables (the registry's, by default) of blocks first..last, by name.
 
-    Fetches chunks of batch_size / 2 blocks (a block and its receipts are two calls: one batch per
-    chunk), max_workers chunks ahead of the one being mapped; memory holds the range's tables plus
+    Fetches chunks of batch_size / 2 blocks (a block and its receipts are two calls, three with traces: one
+    batch per chunk), max_workers chunks ahead of the one being mapped; memory holds the range's tables plus
     about max_workers + 1 chunks of JSON, whatever the range size.
     """
     if last < first:
         raise ValueError(f"empty block range {first}..{last}")
-    size = chunk_size or max(1, client.batch_size // 2)
+    per_block = 3 if getattr(client, "trace_api", None) else 2  # block, receipts (, traces): one batch per chunk
+    size = chunk_size or max(1, client.batch_size // per_block)
     spans = [(a, min(a + size - 1, last)) for a in range(first, last + 1, size)]
+    if per_block == 2:  # no traces fetched: no trace tables
+        tables = tuple(t for t in tables if not t.needs_traces)
     parts: dict[str, list[pa.Table]] = {t.name: [] for t in tables}
     # The JSON holds millions of acyclic dicts; the cyclic GC rescanning them costs ~30% of the CPU.
     gc_was_enabled = gc.isenabled()

@@ -17,6 +17,7 @@ from blockanalytix_assets.ingest.rpc_requests import (
     block_calls,
     block_receipts_calls,
     range_calls,
+    trace_calls,
     tx_receipt_calls,
 )
 
@@ -27,6 +28,7 @@ class RpcClient(BatchHttpProvider):
     """A JSON-RPC client: batches, a bounded thread pool, retries with backoff, split-on-failure."""
 
     block_receipts_supported: bool | None = None  # learnt on first use, remembered per client
+    trace_api: str | None = None  # "parity" or "geth": fetch_range then fetches each block's traces too
 
     def chain_id(self) -> int:
         """The node's chain id."""
@@ -80,7 +82,9 @@ class RpcClient(BatchHttpProvider):
             return None
         try:
             res = self.batch(calls)
-        except MethodNotFound:
+        except MethodNotFound as exc:
+            if "eth_getBlockReceipts" not in str(exc):  # another method of the batch (a trace API) is missing
+                raise
             self.block_receipts_supported = False
             log.info("rpc %s lacks eth_getBlockReceipts: using eth_getTransactionReceipt", self.safe_url)
             return None
@@ -97,15 +101,46 @@ class RpcClient(BatchHttpProvider):
                 raise BlockNotFoundError(f"the node at {self.safe_url} has no receipts for block {n}")
         return dict(zip(numbers, res, strict=True))
 
+    def probe_traces(self, mode: str, block: int) -> str | None:
+        """The trace API for BLOCKANALYTIX_TRACES=mode; auto asks the node once, at block. None: no traces."""
+        if mode not in ("auto", "parity", "geth", "off"):
+            raise ValueError(f"BLOCKANALYTIX_TRACES={mode!r}: expected auto, parity, geth or off")
+        if mode != "auto":
+            return None if mode == "off" else mode
+        for api in ("parity", "geth"):
+            try:
+                self.batch(trace_calls([max(block, 1)], api))  # geth cannot trace the genesis block
+            except MethodNotFound:
+                continue
+            except RpcError:
+                pass  # the method exists; a fetch that fails the same way says why
+            log.info("rpc %s: traces from %s", self.safe_url, api)
+            return api
+        return None
+
+    def _traces(self, numbers: list[int], results: list) -> dict[int, list[dict]] | None:
+        """{number: answer}; geth's genesis (no transactions, and not traceable) is answered empty."""
+        if self.trace_api is None:
+            return None
+        traces: dict[int, list[dict]] = {0: []} if 0 in numbers and self.trace_api == "geth" else {}
+        traces.update(zip(self._traced(numbers), results, strict=True))
+        return traces
+
+    def _traced(self, numbers: list[int]) -> list[int]:
+        return [n for n in numbers if n or self.trace_api != "geth"]
+
     def fetch_range(self, first: int, last: int) -> RangeResponses:
-        """Blocks first..last with full transactions, and their receipts; both fetched concurrently."""
-        numbers = list(range(first, last + 1))
-        res = self._with_block_receipts(range_calls(numbers))
+        """Blocks first..last with full transactions, their receipts and (with trace_api) traces, in one batch."""
+        numbers, api = list(range(first, last + 1)), self.trace_api
+        tcalls = trace_calls(self._traced(numbers), api) if api else []
+        res = self._with_block_receipts(range_calls(numbers) + tcalls)
         if res is not None:
-            blocks = self._check_blocks(numbers, res[0::2])
-            receipts = dict(zip(numbers, res[1::2], strict=True))
+            k = 2 * len(numbers)
+            blocks = self._check_blocks(numbers, res[0:k:2])
+            receipts = dict(zip(numbers, res[1:k:2], strict=True))
             if any(r is None for r in receipts.values()):
-                return RangeResponses(blocks, self.get_receipts(numbers, blocks))
-            return RangeResponses(blocks, receipts)
+                receipts = self.get_receipts(numbers, blocks)
+            return RangeResponses(blocks, receipts, self._traces(numbers, res[k:]), api)
         blocks = self.get_blocks(numbers)
-        return RangeResponses(blocks, self.get_receipts(numbers, blocks))
+        traces = self._traces(numbers, self.batch(tcalls)) if api else None
+        return RangeResponses(blocks, self.get_receipts(numbers, blocks), traces, api)

@@ -12,11 +12,13 @@ Call = tuple[str, list]  # (method, params): one JSON-RPC call
 class RangeResponses:
     """The node's JSON answers for a span of blocks: what every raw table is mapped from.
 
-    A raw table needing another RPC method (traces) adds its answers here, filled by RpcClient.fetch_range.
+    A raw table needing another RPC method adds its answers here, filled by RpcClient.fetch_range.
     """
 
     blocks: list[dict]  # eth_getBlockByNumber with full transactions, in block order
     receipts: dict[int, list[dict]]  # block number -> receipts (eth_getBlockReceipts or per transaction)
+    traces: dict[int, list[dict]] | None = None  # block number -> its trace API's answer; None: not fetched
+    trace_api: str | None = None  # "parity" (trace_block) or "geth" (debug_traceBlockByNumber, callTracer)
 
 
 def block_calls(numbers: Sequence[int], full: bool = True) -> list[Call]:
@@ -40,3 +42,14 @@ def range_calls(numbers: Sequence[int]) -> list[Call]:
     for n in numbers:
         calls += [("eth_getBlockByNumber", [hex(n), True]), ("eth_getBlockReceipts", [hex(n)])]
     return calls
+
+
+TRACE_METHODS = {"parity": "trace_block", "geth": "debug_traceBlockByNumber"}
+CALL_TRACER = {"tracer": "callTracer"}
+
+
+def trace_calls(numbers: Sequence[int], api: str) -> list[Call]:
+    """trace_block (api "parity") or debug_traceBlockByNumber with callTracer (api "geth") for each block."""
+    if api == "parity":
+        return [("trace_block", [hex(n)]) for n in numbers]
+    return [("debug_traceBlockByNumber", [hex(n), CALL_TRACER]) for n in numbers]

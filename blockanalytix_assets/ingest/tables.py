@@ -11,7 +11,8 @@ from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import schema
 from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
 from blockanalytix_assets.ingest.log_mapping import map_logs, map_token_transfers
-from blockanalytix_assets.ingest.rpc_requests import RangeResponses
+from blockanalytix_assets.ingest.rpc_requests import TRACE_METHODS, RangeResponses
+from blockanalytix_assets.ingest.trace_mapping import map_traces
 
 # (the span's RPC answers, the tables mapped before it in the registry) -> its rows, with exactly its schema
 Mapper = Callable[[RangeResponses, Mapping[str, pa.Table]], pa.Table]
@@ -27,6 +28,8 @@ class RawTable:
     preview: tuple[str, ...]  # the columns of the markdown preview in the materialisation's metadata
     methods: tuple[str, ...]  # the JSON-RPC methods its rows come from (shown on the asset as rpc_methods)
     map: Mapper
+    # rows from the node's trace API (BLOCKANALYTIX_TRACES): fetched only when selected, skipped where there is none
+    needs_traces: bool = False
 
 
 def _blocks(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
@@ -43,6 +46,12 @@ def _logs(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
 
 def _token_transfers(_: RangeResponses, mapped: Mapping[str, pa.Table]) -> pa.Table:
     return map_token_transfers(mapped[tn.RAW_LOGS])
+
+
+def _traces(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
+    if r.traces is None or r.trace_api is None:
+        raise ValueError("raw_traces needs the range's traces: set RpcClient.trace_api before fetching")
+    return map_traces(r.trace_api, r.traces, r.blocks)
 
 
 # Receipts come from eth_getBlockReceipts, or eth_getTransactionReceipt per transaction where a node lacks it.
@@ -79,15 +88,32 @@ RAW_TABLES: tuple[RawTable, ...] = (
         ("eth_getBlockReceipts",),
         _token_transfers,
     ),
+    RawTable(
+        tn.RAW_TRACES,
+        schema.TRACES,
+        "Traces of the range (crypto_ethereum.traces columns, as ethereum-etl's export_traces): calls, creates, "
+        "selfdestructs and rewards; status 0 where the trace or an ancestor failed. From trace_block, or "
+        "debug_traceBlockByNumber with callTracer (BLOCKANALYTIX_TRACES).",
+        ("transaction_hash", "trace_address", "trace_type", "from_address", "to_address", "value", "status"),
+        tuple(TRACE_METHODS.values()),
+        _traces,
+        needs_traces=True,
+    ),
 )
-RAW_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES)
+# The tables every range has; a needs_traces table exists only where the node serves traces.
+RAW_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES if not t.needs_traces)
+TRACE_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES if t.needs_traces)
 SCHEMAS: dict[str, pa.Schema] = {t.name: t.schema for t in RAW_TABLES}
 
 
 def map_all(responses: RangeResponses, tables: tuple[RawTable, ...] = RAW_TABLES) -> dict[str, pa.Table]:
-    """Every table's rows from one span's answers, mapped in registry order (a table may use earlier ones)."""
+    """Every table's rows from one span's answers, mapped in registry order (a table may use earlier ones).
+
+    needs_traces tables are mapped only from answers that include traces."""
     mapped: dict[str, pa.Table] = {}
     for t in tables:
+        if t.needs_traces and responses.traces is None:
+            continue
         table = t.map(responses, mapped)
         if not table.schema.equals(t.schema):
             raise TypeError(f"the mapper of {t.name} returned columns {table.schema.names}, not its schema's")

@@ -104,3 +104,22 @@ def detect_reorg(stored: tuple[int, str], node_hash: str | None) -> Result:
             else f"the node has no block {number}: check BLOCKANALYTIX_RPC_URL points at the same chain"
         )
     return passed, details
+
+
+def one_top_level_trace_per_transaction(transactions: pa.Table, traces: pa.Table) -> Result:
+    """Every transaction has exactly one top-level trace (empty trace_address), and no trace names another."""
+    top = pc.equal(pc.list_value_length(traces.column("trace_address")), 0)
+    counts = Counter(traces.filter(pc.fill_null(top, False)).column("transaction_hash").to_pylist())
+    counts.pop(None, None)  # block rewards have no transaction
+    hashes = transactions.column("hash").to_pylist()
+    missing = [h for h in hashes if counts.get(h, 0) == 0]
+    repeated = sorted(h for h, c in counts.items() if c > 1)
+    unknown = sorted(set(counts) - set(hashes))
+    return not (missing or repeated or unknown), {
+        "transactions": len(hashes),
+        "top_level_traces": sum(counts.values()),
+        "missing": len(missing),
+        "repeated": len(repeated),
+        "unknown": len(unknown),
+        "sample": (missing + repeated + unknown)[:SAMPLE],
+    }

@@ -8,7 +8,7 @@ import pytest
 from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.jobs import raw_checks_job
-from blockanalytix_assets.ingest.tables import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS, TRACE_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
@@ -61,14 +61,15 @@ def _ingest_matches(rpc: RpcResource, call: Callable, first: int, last: int, roo
     assert set(evaluations) == {c.name for c in CHECKS for c in c.check_specs}
     assert all(evaluations.values()), evaluations
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
-    assert set(mats) == set(RAW_ASSETS)
+    assert set(mats) == {*RAW_ASSETS, *TRACE_ASSETS}  # anvil (and its recording) serve trace_block
     md = mats["raw_transactions"].materialization.metadata
     assert md["rows"].value == txs.num_rows and md["first_block"].value == first and md["last_block"].value == last
     assert "preview" in md and md["blocks_per_second"].value > 0
 
-    before = {a: (root / a / f"{key}.parquet").read_bytes() for a in RAW_ASSETS}
+    written = (*RAW_ASSETS, *TRACE_ASSETS)
+    before = {a: (root / a / f"{key}.parquet").read_bytes() for a in written}
     assert materialize(key, rpc, str(root), instance, size).success
-    assert before == {a: (root / a / f"{key}.parquet").read_bytes() for a in RAW_ASSETS}
+    assert before == {a: (root / a / f"{key}.parquet").read_bytes() for a in written}
 
 
 def test_ingest_matches_the_recorded_node(replay_rpc, tmp_path):

@@ -143,3 +143,22 @@ def test_deep_call_trees_do_not_hit_the_recursion_limit():
         frame = child
     rows = geth_table([{"result": root}], 7, ["0xaa"]).to_pylist()
     assert len(rows) == 1101 and rows[-1]["trace_address"] == [0] * 1100 and rows[-1]["status"] == 1
+
+
+def test_blockanalytix_traces_setting_and_probe(monkeypatch):
+    from blockanalytix_assets.ingest.rpc import RpcClient
+    from blockanalytix_assets.settings import Settings
+    from blockanalytix_tests.faultproxy import ReplayNode
+
+    monkeypatch.delenv("BLOCKANALYTIX_TRACES", raising=False)
+    assert Settings.from_env().traces == "auto"
+    monkeypatch.setenv("BLOCKANALYTIX_TRACES", " Geth ")
+    assert Settings.from_env().traces == "geth"
+    monkeypatch.setenv("BLOCKANALYTIX_TRACES", "erigon")
+    with pytest.raises(ValueError, match="BLOCKANALYTIX_TRACES='erigon'"):
+        Settings.from_env()
+    with ReplayNode([], head=5) as node, RpcClient(node.url, max_retries=0) as client:  # no trace API
+        assert client.probe_traces("auto", 3) is None and set(node.calls) == {"trace_block", "debug_traceBlockByNumber"}
+        assert client.probe_traces("off", 3) is None and client.probe_traces("parity", 3) == "parity"
+        with pytest.raises(ValueError, match="expected auto"):
+            client.probe_traces("trace", 3)

@@ -78,3 +78,23 @@ def test_reorg_detection():
     assert not passed and details["reorged"] and "re-materialise" in details["fix"]
     passed, details = v.detect_reorg((18000000, h), None)
     assert not passed and "BLOCKANALYTIX_RPC_URL" in details["fix"]
+
+
+def test_one_top_level_trace_per_transaction():
+    schema = pa.schema([("transaction_hash", pa.string()), ("trace_address", pa.list_(pa.int64()))])
+    txs = pa.table({"hash": ["0xa", "0xb"]})
+    good = pa.Table.from_pylist(
+        [{"transaction_hash": "0xa", "trace_address": []}, {"transaction_hash": "0xa", "trace_address": [0]},
+         {"transaction_hash": "0xb", "trace_address": []}, {"transaction_hash": None, "trace_address": []}],
+        schema=schema,
+    )  # fmt: skip
+    passed, details = v.one_top_level_trace_per_transaction(txs, good)
+    assert passed and details["top_level_traces"] == 2
+    bad = pa.Table.from_pylist(
+        [{"transaction_hash": "0xa", "trace_address": []}, {"transaction_hash": "0xa", "trace_address": []},
+         {"transaction_hash": "0xc", "trace_address": []}],
+        schema=schema,
+    )  # fmt: skip
+    passed, details = v.one_top_level_trace_per_transaction(txs, bad)
+    assert not passed and (details["missing"], details["repeated"], details["unknown"]) == (1, 1, 1)
+    assert details["sample"] == ["0xb", "0xa", "0xc"]

@@ -1,0 +1,150 @@
+"""raw_traces on an anvil chain with internal calls, creates, selfdestructs and reverted inner calls.
+
+Value for value against ethereum-etl 2.4.2's `export_traces` on the same node; the ingest selection through
+`dagster asset materialize`; the geth path against the parity one; BLOCKANALYTIX_TRACES=off.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from blockanalytix_assets.devnet.anvil import Anvil
+from blockanalytix_assets.devnet.rpc import DevnetRpc
+from blockanalytix_assets.ingest import checks as ingest_checks
+from blockanalytix_assets.ingest.assets import raw_ingest
+from blockanalytix_assets.ingest.extract import extract_range
+from blockanalytix_assets.ingest.rpc import RpcClient
+from blockanalytix_assets.ranges import format_key
+from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+from blockanalytix_assets.storage import Storage
+from blockanalytix_tests.trace_chain import build
+from blockanalytix_tests.unit.test_mapping import as_csv
+
+REPO = Path(__file__).resolve().parents[2]
+ETL = REPO / ".etl-venv" / "bin" / "ethereumetl"
+LAST = 7  # blocks 0..7: one partition of range size 8
+KEY = format_key(0, LAST)
+SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces"
+CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
+
+
+@pytest.fixture(scope="module")
+def chain():
+    with Anvil() as node:
+        node.start()
+        build(node.url)
+        rpc = DevnetRpc(node.url)
+        while int(rpc.call("eth_blockNumber"), 16) < LAST:
+            rpc.call("evm_mine")
+        rpc.close()
+        yield node
+
+
+@pytest.fixture(scope="module")
+def etl_traces(chain, tmp_path_factory) -> list[dict]:
+    subprocess.run(["bash", str(REPO / "blockanalytix_tests/benchmarks/etl_venv.sh")], check=True, capture_output=True)
+    out = tmp_path_factory.mktemp("etl") / "traces.csv"
+    cmd = [str(ETL), "export_traces", "-s", "0", "-e", str(LAST), "-p", chain.url, "-o", str(out), "-w", "1"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    with open(out, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def cli_store(chain, tmp_path_factory) -> Storage:
+    """The ingest selection materialised by `dagster asset materialize --partition KEY`."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "BLOCKANALYTIX_RPC_URL": chain.url,
+        "BLOCKANALYTIX_STORAGE": str(home / "data"),
+        "BLOCKANALYTIX_HOME": str(home),
+        "BLOCKANALYTIX_RANGE_SIZE": str(LAST + 1),
+        "BLOCKANALYTIX_CONFIRMATIONS": "0",
+        "BLOCKANALYTIX_TRACES": "auto",
+    }
+    add = f"import dagster as dg; dg.DagsterInstance.get().add_dynamic_partitions('block_ranges', ['{KEY}'])"
+    subprocess.run([sys.executable, "-c", add], env=env, check=True, cwd=REPO)
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "asset", "materialize", "-m", "blockanalytix_assets.definitions"]
+    done = subprocess.run([*cmd, "--select", SELECTION, "--partition", KEY], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Storage(str(home / "data"))
+
+
+def test_raw_traces_equal_ethereum_etl_export_traces(cli_store, etl_traces):
+    rows = cli_store.read("raw_traces", KEY).to_pylist()
+    ours = [{c: as_csv(v) for c, v in r.items()} for r in rows]
+    assert ours == etl_traces  # every column, every row, in ethereum-etl's order
+    kinds = {(r["trace_type"], r["call_type"]) for r in rows}
+    assert {("call", "call"), ("call", "staticcall"), ("call", "delegatecall"), ("create", None),
+            ("suicide", None)} <= kinds  # fmt: skip
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) >= 5 and all(r["status"] == 0 for r in failed)
+    inherited = [r for r in rows if not r["error"] and r["status"] == 0]
+    assert inherited and all(r["trace_address"] for r in inherited)  # children of reverted calls
+    txs = cli_store.read("raw_transactions", KEY)
+    assert sorted(r["transaction_hash"] for r in rows if not r["trace_address"]) == sorted(
+        txs.column("hash").to_pylist()
+    )
+    assert all(cli_store.exists(t, KEY) for t in SELECTION.split(","))
+
+
+def test_geth_call_tracer_gives_the_parity_rows(chain, cli_store):
+    parity = cli_store.read("raw_traces", KEY).to_pylist()
+    with RpcClient(chain.url) as client:
+        client.trace_api = "geth"
+        geth = extract_range(client, 0, LAST)["raw_traces"].to_pylist()
+    same = ["block_number", "transaction_hash", "transaction_index", "from_address", "trace_type", "call_type",
+            "subtraces", "trace_address", "status", "trace_id"]  # fmt: skip
+    assert [{c: r[c] for c in same} for r in geth] == [{c: r[c] for c in same} for r in parity]
+    # as ethereum-etl's geth mapping: a SELFDESTRUCT frame keeps geth's input "0x" (parity has none)
+    assert all(g["input"] == p["input"] for g, p in zip(geth, parity, strict=True) if g["trace_type"] != "suicide")
+    assert [bool(r["error"]) for r in geth] == [bool(r["error"]) for r in parity]
+    # inner calls carry the same gas; top-level frames differ (anvil's callTracer reports cumulative block gas)
+    inner = [(g["gas"], g["gas_used"], p["gas"], p["gas_used"]) for g, p in zip(geth, parity, strict=True)
+             if g["trace_address"] and g["trace_type"] == "call"]  # fmt: skip
+    assert inner and all((a, b) == (c, d) for a, b, c, d in inner)
+
+
+def run(url: str, root: Path, traces: str, selection: list[str] | None = None) -> dg.ExecuteInProcessResult:
+    """raw_ingest (and the raw checks, unless a selection is given) on KEY with BLOCKANALYTIX_TRACES=traces."""
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", [KEY])
+    resources = {
+        "rpc": RpcResource(url=url, chain_id=31337, traces=traces),
+        "storage": StorageResource(root=str(root)),
+        "settings": PipelineSettings(range_size=LAST + 1, confirmations=0, home=str(root)),
+    }
+    assets = [raw_ingest] if selection else [raw_ingest, *CHECKS]
+    return dg.materialize(assets, partition_key=KEY, instance=instance, resources=resources, selection=selection,
+                          raise_on_error=False)  # fmt: skip
+
+
+def test_traces_off_skips_raw_traces_or_fails_with_the_reason(chain, tmp_path):
+    result = run(chain.url, tmp_path, "off")
+    assert result.success
+    written = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert written == set(SELECTION.split(",")) - {"raw_traces"}
+    assert not Storage(str(tmp_path)).exists("raw_traces", KEY)
+    only = run(chain.url, tmp_path, "off", selection=["raw_traces"])
+    assert not only.success
+    (failure,) = [e for e in only.all_events if e.is_step_failure]
+    assert "BLOCKANALYTIX_TRACES=off" in failure.step_failure_data.error.message
+
+
+def test_top_level_check_passes_on_the_devnet(chain, tmp_path):
+    result = run(chain.url, tmp_path, "parity")
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    check = evaluations["raw_traces_one_top_level_per_transaction"]
+    assert check.passed and check.metadata["transactions"].value == check.metadata["top_level_traces"].value > 0
