@@ -160,3 +160,23 @@ def test_unreachable_url_says_what_to_fix_without_leaking_the_key(caplog):
     with pytest.raises(RpcError, match="Nothing answers there: is the node running\\? Check BLOCKANALYTIX_RPC_URL"):
         client.block_number()
     assert SECRET_KEY not in caplog.text and "/v2/***" in caplog.text
+
+
+@pytest.mark.parametrize("api", ["parity", "geth"])
+def test_traces_ride_the_same_batches_through_faults(anvil, direct, api):
+    """raw_traces with the client's guarantees: batched with blocks and receipts, retried and split under faults."""
+    url, sent, head = anvil
+    plain = RpcClient(url)
+    plain.trace_api = api
+    expected = extract_range(plain, 0, head)
+    assert all(expected[name].equals(table) for name, table in direct.items())
+    traces = expected["raw_traces"]
+    assert validation.one_top_level_trace_per_transaction(expected["raw_transactions"], traces)[0]
+    assert traces.num_rows >= len(sent) and 0 in traces.column("status").to_pylist()
+    with FaultProxy(url, rate=0.3, seed=11, delay=0.6, retry_after=0) as proxy:
+        client = RpcClient(proxy.url, batch_size=3, max_workers=3, timeout=0.4, backoff_base=0.01, max_retries=12)
+        client.trace_api = api
+        tables = extract_range(client, 0, head)
+    assert sum(proxy.injected.values()) >= 5 and client.stats()["retries"] >= 5, proxy.injected
+    for name, table in expected.items():
+        assert tables[name].equals(table), name

@@ -20,6 +20,7 @@ from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.ingest import checks as ingest_checks
 from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.extract import extract_range
+from blockanalytix_assets.ingest.jobs import raw_checks_job
 from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
@@ -116,15 +117,19 @@ def test_geth_call_tracer_gives_the_parity_rows(chain, cli_store):
     assert inner and all((a, b) == (c, d) for a, b, c, d in inner)
 
 
-def run(url: str, root: Path, traces: str, selection: list[str] | None = None) -> dg.ExecuteInProcessResult:
-    """raw_ingest (and the raw checks, unless a selection is given) on KEY with BLOCKANALYTIX_TRACES=traces."""
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("block_ranges", [KEY])
-    resources = {
+def resources_for(url: str, root: Path, traces: str) -> dict:
+    return {
         "rpc": RpcResource(url=url, chain_id=31337, traces=traces),
         "storage": StorageResource(root=str(root)),
         "settings": PipelineSettings(range_size=LAST + 1, confirmations=0, home=str(root)),
     }
+
+
+def run(url: str, root: Path, traces: str, selection: list[str] | None = None) -> dg.ExecuteInProcessResult:
+    """raw_ingest (and the raw checks, unless a selection is given) on KEY with BLOCKANALYTIX_TRACES=traces."""
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", [KEY])
+    resources = resources_for(url, root, traces)
     assets = [raw_ingest] if selection else [raw_ingest, *CHECKS]
     return dg.materialize(assets, partition_key=KEY, instance=instance, resources=resources, selection=selection,
                           raise_on_error=False)  # fmt: skip
@@ -136,6 +141,16 @@ def test_traces_off_skips_raw_traces_or_fails_with_the_reason(chain, tmp_path):
     written = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
     assert written == set(SELECTION.split(",")) - {"raw_traces"}
     assert not Storage(str(tmp_path)).exists("raw_traces", KEY)
+    # re-checking the range (raw_checks_job) does not fail for the table the node could not give
+    defs = dg.Definitions(assets=[raw_ingest], asset_checks=CHECKS, jobs=[raw_checks_job],
+                          resources=resources_for(chain.url, tmp_path, "off"))  # fmt: skip
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", [KEY])
+    recheck = defs.resolve_job_def("raw_checks_job").execute_in_process(tags={"dagster/partition": KEY},
+                                                                        instance=instance)  # fmt: skip
+    evaluation = {e.check_name: e for e in recheck.get_asset_check_evaluations()}
+    top = evaluation["raw_traces_one_top_level_per_transaction"]
+    assert recheck.success and top.passed and top.metadata["checked"].value is False
     only = run(chain.url, tmp_path, "off", selection=["raw_traces"])
     assert not only.success
     (failure,) = [e for e in only.all_events if e.is_step_failure]
