@@ -55,6 +55,7 @@ def record(url: str, blocks: Sequence[int] = RECORDED_BLOCKS) -> bytes:
     with RpcClient(url, session=session) as client:
         client.check_chain_id(CHAIN_ID)
         client.block_number()  # the head: the replay answers null above it, as the node does
+        client.trace_api = "parity"  # raw_traces: trace_block, which BLOCKANALYTIX_TRACES=auto probes first
         extract_range(client, blocks[0], blocks[-1])
         client.get_blocks(list(blocks), full=False)
     return b"".join(recorder.lines[k] + b"\n" for k in sorted(recorder.lines))

@@ -19,7 +19,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 REPLAY_URL = "replay://recording"
-_BLOCK_METHODS = ("eth_getBlockByNumber", "eth_getBlockReceipts")
+_BLOCK_METHODS = ("eth_getBlockByNumber", "eth_getBlockReceipts", "trace_block", "debug_traceBlockByNumber")
 
 
 class UnrecordedRequest(LookupError):
