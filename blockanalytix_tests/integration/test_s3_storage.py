@@ -11,7 +11,7 @@ import pytest
 from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.extract import extract_range
 from blockanalytix_assets.ingest.rpc import RpcClient
-from blockanalytix_assets.ingest.tables import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS, TRACE_ASSETS
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import CorruptTableError, Storage
@@ -104,12 +104,13 @@ def test_raw_ingest_to_s3_matches_local_ingest_byte_for_byte(devnet, s3_root, tm
         m.asset_key.to_user_string(): m.materialization.metadata["path"].value
         for m in s3_result.get_asset_materialization_events()
     }
-    assert paths == {name: f"{s3_root.uri}/{name}/{KEY}.parquet" for name in RAW_ASSETS}
+    written = (*RAW_ASSETS, *TRACE_ASSETS)  # anvil serves traces
+    assert paths == {name: f"{s3_root.uri}/{name}/{KEY}.parquet" for name in written}
     objects = s3_root.server.list_keys(s3_root.prefix + "/")
     assert sorted(o for o in objects if o.endswith(".parquet")) == sorted(
-        _object_key(s3_root.prefix, name, KEY) for name in RAW_ASSETS
+        _object_key(s3_root.prefix, name, KEY) for name in written
     )
-    for name in RAW_ASSETS:
+    for name in written:
         remote = s3_root.server.get_bytes(_object_key(s3_root.prefix, name, KEY))
         assert remote == (tmp_path / name / f"{KEY}.parquet").read_bytes(), name
     blocks = Storage(s3_root.uri, s3_endpoint_url=s3_root.endpoint_url).read("raw_blocks", KEY)

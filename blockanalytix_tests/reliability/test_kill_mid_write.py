@@ -13,7 +13,7 @@ import dagster as dg
 import pyarrow as pa
 from dagster._core.instance import InstanceRef
 
-from blockanalytix_assets.ingest.tables import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS, TRACE_ASSETS
 from blockanalytix_assets.storage import Storage
 from blockanalytix_tests.reliability.support import ingest, keys_of, parquet_files, record, resources
 
@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 RANGE = 50
 KEY, OTHER = keys_of(100, 2, RANGE)
 HANG_AT = 2  # raw_blocks is written first, then raw_transactions: die half-way through the second
+WRITTEN = (*RAW_ASSETS, *TRACE_ASSETS)  # anvil serves traces: raw_traces is written too
 
 
 def _child(url: str, root: Path, home: Path, **env: str) -> subprocess.Popen:
@@ -61,12 +62,12 @@ def test_kill_9_mid_write_leaves_no_partial_file_and_retry_is_identical(devnet, 
     _kill_when(proc, marker)
 
     tmp_file = Path(marker.read_text())
-    hung = tmp_file.parent.name  # the four tables are written concurrently: any of them may be the one hung
-    assert hung in RAW_ASSETS and tmp_file.name.startswith(f".{KEY}.parquet.")
+    hung = tmp_file.parent.name  # the tables are written concurrently: any of them may be the one hung
+    assert hung in WRITTEN and tmp_file.name.startswith(f".{KEY}.parquet.")
     assert tmp_file.exists() and 0 < tmp_file.stat().st_size  # the half-written temp file survives the kill
     # Every final name holds only whole files: the old one byte for byte, none, or a complete new one.
     before = {"raw_transactions": stale}
-    for name in RAW_ASSETS:
+    for name in WRITTEN:
         final = root / name / f"{KEY}.parquet"
         complete = (reference / name / f"{KEY}.parquet").read_bytes()
         if name == hung:
