@@ -16,6 +16,8 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
+from blockanalytix_assets.settings import TRACE_MODES
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deployment"
 K8S_VERSION = "1.30.0"
@@ -85,6 +87,7 @@ def test_configmap_holds_the_non_secret_contract() -> None:
     assert data["BLOCKANALYTIX_DEPLOYMENT"] == "k8s"
     assert data["BLOCKANALYTIX_STORAGE"].startswith("s3://")
     assert int(data["BLOCKANALYTIX_RANGE_SIZE"]) > 0
+    assert data["BLOCKANALYTIX_TRACES"] in TRACE_MODES
     assert not any(re.search(r"SECRET|PASSWORD|TOKEN|RPC_URL", key) for key in data)
     service = _find("Service", "mlflow")
     port = service["spec"]["ports"][0]["port"]
