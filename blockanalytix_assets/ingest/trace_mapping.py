@@ -25,8 +25,8 @@ BLOCK, TX_HASH, TX_INDEX, FROM, TO, VALUE, TYPE, CALL_TYPE, REWARD_TYPE, ADDR, E
 )  # fmt: skip
 
 
-def _hex(v: object) -> int | None:
-    return None if v is None else int(v, 16)  # type: ignore[arg-type]
+def _hex(v: str | None) -> int | None:
+    return None if v is None else int(v, 16)
 
 
 def _parity_row(t: dict) -> list:
