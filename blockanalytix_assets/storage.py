@@ -146,20 +146,14 @@ class Storage:
             futures = {asset: pool.submit(self.write, asset, key, table) for asset, table in tables.items()}
             return {asset: f.result() for asset, f in futures.items()}
 
-    def read(self, asset: str, key: str, columns: list[str] | None = None, optional: tuple[str, ...] = ()) -> pa.Table:
-        """Read one asset partition; a missing or corrupt file raises with the path and the fix.
-
-        `optional` names requested columns that files written by older versions may lack: they are skipped.
-        """
+    def read(self, asset: str, key: str, columns: list[str] | None = None) -> pa.Table:
+        """Read one asset partition; a missing or corrupt file raises with the path and the fix."""
         fs, p = self._fs_path(asset, key)
         if fs.get_file_info(p).type != pafs.FileType.File:
             raise FileNotFoundError(
                 f"{self.path(asset, key)} does not exist: materialise {asset} for partition {key} first."
             )
         try:
-            if columns is not None and optional:
-                names = set(pq.read_schema(p, filesystem=fs).names)
-                columns = [c for c in columns if c in names or c not in optional]
             return pq.read_table(p, filesystem=fs, columns=columns, page_checksum_verification=True)
         except (pa.ArrowInvalid, OSError) as exc:
             raise CorruptTableError(

@@ -4,21 +4,21 @@ They warn, never fail: drift is a reason to look and to retrain, not to stop the
 recorded training window or stored reference rows they pass and say why.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import dagster as dg
 from pydantic import Field
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
-from blockanalytix_assets.ingest.checks import _metadata, _target
+from blockanalytix_assets.ingest.checks import CheckEvents, _metadata, _target, range_check
 from blockanalytix_assets.ml import drift_reference as ref
 from blockanalytix_assets.ml.drift import DEFAULT_BINS, DEFAULT_THRESHOLD, DriftReport
-from blockanalytix_assets.ml.range_drift import features_drift, load_champion, scores_drift
+from blockanalytix_assets.ml.range_drift import Comparison, Found, load_champion
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 
-Verdict = tuple[bool, str | None, dict]
+Verdict = tuple[bool, str | None, dict[str, object]]  # (passed, description, metadata)
 
 
 class DriftCheckConfig(dg.Config):
@@ -43,15 +43,15 @@ class DriftCheckConfig(dg.Config):
     )
 
 
-def _each_range(
-    context: dg.AssetCheckExecutionContext, mlflow: MlflowResource, evaluate: Callable[[ref.Champion, str], Verdict]
-) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+Judge = Callable[[DriftReport, ref.Reference, str, DriftCheckConfig], Verdict]  # (report, reference, key, config)
+
+
+def _each_range(context: dg.AssetCheckExecutionContext, evaluate: Callable[[str], Verdict]) -> CheckEvents:
     """One WARN-severity evaluation per range of the step (see ingest.checks._each_range for why)."""
     (spec,) = context.check_specs
     keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]
-    champ, why = load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
     for key in keys:
-        passed, description, details = (True, why, {}) if champ is None else evaluate(champ, key)
+        passed, description, details = evaluate(key)
         yield dg.AssetCheckEvaluation(
             asset_key=spec.asset_key,
             check_name=spec.name,
@@ -63,6 +63,29 @@ def _each_range(
             partition=key,
         )
     yield dg.Output(None)
+
+
+def _drift_check(
+    context: dg.AssetCheckExecutionContext,
+    config: DriftCheckConfig,
+    storage: StorageResource,
+    mlflow: MlflowResource,
+    compare: Callable[[Comparison, str], Found],
+    judge: Judge,
+) -> CheckEvents:
+    """Each range of the step compared with the classifier champion's training window (loaded once) and judged."""
+    champ, why = load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
+
+    def evaluate(key: str) -> Verdict:
+        if champ is None:
+            return True, why, {}
+        against = Comparison(storage.storage(), champ, config.max_psi, config.bins, config.sample_rows)
+        report, reference, missing = compare(against, key)
+        if report is None or reference is None:
+            return True, missing, {}
+        return judge(report, reference, key, config)
+
+    yield from _each_range(context, evaluate)
 
 
 def _verdict(report: DriftReport, reference: ref.Reference, key: str, what: str) -> Verdict:
@@ -85,42 +108,35 @@ def _verdict(report: DriftReport, reference: ref.Reference, key: str, what: str)
     return False, f"{what} drifted from {reference.champion.label}'s training window: {report.drifted}", details
 
 
-@dg.asset_check(
+def _features_verdict(report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig) -> Verdict:
+    """The monitored features decide; the unmonitored ones' largest PSI is reported beside."""
+    monitored = [c for c in FEATURE_COLUMNS if c not in config.unmonitored_features]
+    passed, description, details = _verdict(report.only(monitored), reference, key, "features")
+    details["unmonitored_max_psi"] = round(report.only(config.unmonitored_features).max_psi, 4)
+    return passed, description, details
+
+
+def _scores_verdict(report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig) -> Verdict:
+    return _verdict(report, reference, key, "anomaly_score")
+
+
+@range_check(
     asset=tn.TRANSACTION_FEATURES,
     partitions_def=block_ranges,
     description="PSI of each feature against the classifier champion's training window; warns above max_psi.",
 )
 def transaction_features_drift(
     context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
-):
-    def evaluate(champ: ref.Champion, key: str) -> Verdict:
-        report, reference, why = features_drift(
-            storage.storage(), champ, key, config.max_psi, config.bins, config.sample_rows
-        )
-        if report is None or reference is None:
-            return True, why, {}
-        monitored = [c for c in FEATURE_COLUMNS if c not in config.unmonitored_features]
-        passed, description, details = _verdict(report.only(monitored), reference, key, "features")
-        details["unmonitored_max_psi"] = round(report.only(config.unmonitored_features).max_psi, 4)
-        return passed, description, details
-
-    yield from _each_range(context, mlflow, evaluate)
+) -> CheckEvents:
+    yield from _drift_check(context, config, storage, mlflow, Comparison.features, _features_verdict)
 
 
-@dg.asset_check(
+@range_check(
     asset=tn.ANOMALY_SCORES,
     partitions_def=block_ranges,
     description="PSI of anomaly_score against the scores of the champion's training window; warns above max_psi.",
 )
 def anomaly_scores_drift(
     context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
-):
-    def evaluate(champ: ref.Champion, key: str) -> Verdict:
-        report, reference, why = scores_drift(
-            storage.storage(), champ, key, config.max_psi, config.bins, config.sample_rows
-        )
-        if report is None or reference is None:
-            return True, why, {}
-        return _verdict(report, reference, key, "anomaly_score")
-
-    yield from _each_range(context, mlflow, evaluate)
+) -> CheckEvents:
+    yield from _drift_check(context, config, storage, mlflow, Comparison.scores, _scores_verdict)

@@ -6,7 +6,9 @@ import json
 import math
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +17,9 @@ import pyarrow.compute as pc
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
 from blockanalytix_assets.storage import Storage
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 SAMPLE_ROWS = 200_000  # at most this many rows of the reference window (and of a checked range) are compared
 CACHE_SIZE = 8
@@ -70,7 +75,7 @@ def tracking_reachable(tracking_uri: str, timeout_s: float = 3.0) -> bool:
     return True
 
 
-def run_partitions(run) -> list[str]:  # noqa: ANN001 (an mlflow Run)
+def run_partitions(run: Run) -> list[str]:
     """The partition keys a training run recorded: its tags, else the sources of its logged datasets."""
     tags = run.data.tags
     keys = [k for name in ("partitions", "train_partitions", "val_partitions") for k in tags.get(name, "").split(",")]
@@ -105,22 +110,27 @@ def sample(table: pa.Table, rows: int, seed: str) -> pa.Table:
 
 
 def read_sampled(
-    store: Storage, asset: str, keys: list[str], columns: list[str], rows: int = SAMPLE_ROWS, optional: tuple = ()
+    store: Storage, asset: str, keys: list[str], columns: list[str], rows: int = SAMPLE_ROWS
 ) -> tuple[pa.Table | None, list[str]]:
     """Up to `rows` rows over the stored partitions among `keys` (an equal share each), and the keys found."""
     found = [k for k in keys if store.exists(asset, k)]
     if not found:
         return None, []
     share = max(1, math.ceil(rows / len(found)))
-    parts = [sample(store.read(asset, k, columns, optional), share, f"{asset}/{k}") for k in found]
+    parts = [sample(store.read(asset, k, columns), share, f"{asset}/{k}") for k in found]
     return pa.concat_tables(parts, promote_options="default"), found
 
 
-_cache: dict[tuple, Reference] = {}
+def scored_by(scores: pa.Table, champ: Champion) -> pa.Table:
+    """The anomaly_scores rows this champion scored (ranges are re-scored a little after a promotion)."""
+    return scores.filter(pc.equal(scores.column("classifier_version"), champ.version))
+
+
+_cache: dict[tuple[object, ...], Reference] = {}
 _lock = threading.Lock()
 
 
-def _cached(key: tuple, load):  # noqa: ANN001, ANN202 (a loader returning Reference | None)
+def _cached(key: tuple[object, ...], load: Callable[[], Reference | None]) -> Reference | None:
     """load() once per key in this process (at most CACHE_SIZE kept); a None (nothing stored yet) is not kept."""
     with _lock:
         if key in _cache:
@@ -150,10 +160,8 @@ def score_reference(store: Storage, champ: Champion, rows: int = SAMPLE_ROWS) ->
 
     def load() -> Reference | None:
         cols = ["anomaly_score", "classifier_version"]
-        table, found = read_sampled(store, tn.ANOMALY_SCORES, champ.partitions, cols, rows, ("classifier_version",))
-        if table is not None and "classifier_version" in table.column_names:
-            # The window's ranges are re-scored a little after a promotion: until then they hold older scores.
-            table = table.filter(pc.equal(table.column("classifier_version"), champ.version))
+        table, found = read_sampled(store, tn.ANOMALY_SCORES, champ.partitions, cols, rows)
+        table = None if table is None else scored_by(table, champ)
         if table is None or not table.num_rows:
             return None
         return Reference(champ, found, table.select(["anomaly_score"]))

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
@@ -55,33 +54,36 @@ def load_champion(tracking_uri: str, model_name: str) -> tuple[ref.Champion | No
     return champ, None
 
 
-def features_drift(
-    store: Storage, champ: ref.Champion, key: str, threshold: float, bins: int, rows: int = ref.SAMPLE_ROWS
-) -> Found:
-    """PSI of every feature of the range against the training window (report, reference, or why there is none)."""
-    reference = ref.feature_reference(store, champ, rows)
-    if reference is None:
-        return None, None, f"none of {champ.label}'s training ranges is stored: no reference"
-    current = ref.sample(store.read(tn.TRANSACTION_FEATURES, key, columns=FEATURE_COLUMNS), rows, key)
-    return feature_drift(reference.table, current, FEATURE_COLUMNS, threshold, bins), reference, None
+@dataclass(frozen=True)
+class Comparison:
+    """Ranges against a champion's training window: where the tables are, the PSI bins and threshold, the sample."""
 
+    store: Storage
+    champ: ref.Champion
+    threshold: float = DEFAULT_THRESHOLD
+    bins: int = DEFAULT_BINS
+    rows: int = ref.SAMPLE_ROWS
 
-def scores_drift(
-    store: Storage, champ: ref.Champion, key: str, threshold: float, bins: int, rows: int = ref.SAMPLE_ROWS
-) -> Found:
-    """PSI of the range's anomaly_score (by this champion) against the training window's scores."""
-    reference = ref.score_reference(store, champ, rows)
-    if reference is None:
-        return None, None, f"{champ.label}'s training ranges have no anomaly_scores by it yet: no reference"
-    cols = ["anomaly_score", "classifier_version"]
-    current = store.read(tn.ANOMALY_SCORES, key, columns=cols, optional=("classifier_version",))
-    if "classifier_version" in current.column_names:
-        current = current.filter(pc.equal(current.column("classifier_version"), champ.version))
-    if not current.num_rows:
-        return None, reference, f"range not scored by {champ.label} yet: compared once re-scored"
-    current = ref.sample(current, rows, key)
-    values = (reference.table.column("anomaly_score").to_numpy(), current.column("anomaly_score").to_numpy())
-    return score_drift(*values, threshold, bins), reference, None
+    def features(self, key: str) -> Found:
+        """PSI of every feature of the range against the training window (report, reference, or why there is none)."""
+        reference = ref.feature_reference(self.store, self.champ, self.rows)
+        if reference is None:
+            return None, None, f"none of {self.champ.label}'s training ranges is stored: no reference"
+        current = ref.sample(self.store.read(tn.TRANSACTION_FEATURES, key, columns=FEATURE_COLUMNS), self.rows, key)
+        return feature_drift(reference.table, current, FEATURE_COLUMNS, self.threshold, self.bins), reference, None
+
+    def scores(self, key: str) -> Found:
+        """PSI of the range's anomaly_score (by this champion) against the training window's scores."""
+        reference = ref.score_reference(self.store, self.champ, self.rows)
+        if reference is None:
+            return None, None, f"{self.champ.label}'s training ranges have no anomaly_scores by it yet: no reference"
+        scores = self.store.read(tn.ANOMALY_SCORES, key, columns=["anomaly_score", "classifier_version"])
+        current = ref.scored_by(scores, self.champ)
+        if not current.num_rows:
+            return None, reference, f"range not scored by {self.champ.label} yet: compared once re-scored"
+        current = ref.sample(current, self.rows, key)
+        values = (reference.table.column("anomaly_score").to_numpy(), current.column("anomaly_score").to_numpy())
+        return score_drift(*values, self.threshold, self.bins), reference, None
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,9 @@ def range_drift(
     monitored = tuple(c for c in FEATURE_COLUMNS if c not in set(unmonitored))
     if champ is None:
         return RangeDrift(key, None, threshold, monitored=monitored, notes=[why or "no champion"])
-    features, _, note_f = features_drift(store, champ, key, threshold, bins)
-    score, _, note_s = scores_drift(store, champ, key, threshold, bins)
+    compare = Comparison(store, champ, threshold, bins)
+    features, _, note_f = compare.features(key)
+    score, _, note_s = compare.scores(key)
     notes = [n for n in (note_f, note_s) if n]
     return RangeDrift(key, champ.label, threshold, features, score, monitored, notes)
 

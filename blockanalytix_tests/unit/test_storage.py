@@ -49,12 +49,3 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
         s.write("raw_blocks", "k", _table(5))
     assert (tmp_path / "raw_blocks" / "k.parquet").read_bytes() == before
     assert os.listdir(tmp_path / "raw_blocks") == ["k.parquet"]
-
-
-def test_optional_columns_missing_from_older_files_are_skipped(tmp_path):
-    store = Storage(str(tmp_path))
-    store.write("anomaly_scores", "k", pa.table({"hash": ["0x1"], "anomaly_score": [0.5]}))  # older layout
-    cols = ["hash", "classifier_version"]
-    assert store.read("anomaly_scores", "k", columns=cols, optional=("classifier_version",)).column_names == cols[:1]
-    with pytest.raises(Exception, match="classifier_version"):  # only the named columns may be absent
-        store.read("anomaly_scores", "k", columns=cols)
