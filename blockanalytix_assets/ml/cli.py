@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
+from blockanalytix_assets.settings import Settings
+
 
 def _local_mlflow_dir() -> Path:
-    home = Path(os.environ.get("BLOCKANALYTIX_HOME") or ".blockanalytix").resolve()
-    return home / "mlflow"
+    return Settings.from_env().home / "mlflow"
 
 
 def default_tracking_uri() -> str:
     """MLFLOW_TRACKING_URI, else a local SQLite store under BLOCKANALYTIX_HOME/mlflow (MLflow 3 refuses ./mlruns)."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = Settings.from_env().mlflow_tracking_uri
     if uri:
         return uri
     folder = _local_mlflow_dir()
@@ -28,7 +28,7 @@ def default_tracking_uri() -> str:
 
 def default_artifact_location() -> str | None:
     """Artefacts beside the local SQLite store; None when a tracking server decides."""
-    return None if os.environ.get("MLFLOW_TRACKING_URI") else (_local_mlflow_dir() / "artifacts").as_uri()
+    return None if Settings.from_env().mlflow_tracking_uri else (_local_mlflow_dir() / "artifacts").as_uri()
 
 
 @click.command("evaluate-accounts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import mlflow
@@ -13,15 +14,20 @@ import numpy as np
 from blockanalytix_assets.ingest.redact import redact_url
 from blockanalytix_assets.ml.evaluation import pr_curve
 from blockanalytix_assets.ml.experiments import ensure_experiment
+from blockanalytix_assets.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow.models.model import ModelInfo
+    from sklearn.base import ClassifierMixin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def git_commit() -> str:
     """The repository's HEAD commit (BLOCKANALYTIX_GIT_COMMIT in images without .git), or 'unknown'."""
-    env = os.environ.get("BLOCKANALYTIX_GIT_COMMIT")
-    if env:
-        return env
+    configured = Settings.from_env().git_commit
+    if configured:
+        return configured
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -58,7 +64,7 @@ def start_experiment(tracking_uri: str, experiment_name: str, artifact_location:
     return mlflow.set_experiment(experiment_id=experiment_id).experiment_id
 
 
-def standard_tags(model_kind: str, feature_spec_version: str | None, partitions: list[str] | None) -> dict:
+def standard_tags(model_kind: str, feature_spec_version: str | None, partitions: list[str] | None) -> dict[str, str]:
     """Tags every training run carries: git commit, model kind, feature spec, partitions used."""
     tags = {"mlflow.source.git.commit": git_commit(), "git_commit": git_commit(), "model_kind": model_kind}
     if feature_spec_version is not None:
@@ -72,7 +78,7 @@ def standard_tags(model_kind: str, feature_spec_version: str | None, partitions:
 class EpochLogger(keras.callbacks.Callback):
     """Logs every epoch's Keras metrics (train and val) to the active MLflow run."""
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         clean = {k: float(v) for k, v in (logs or {}).items() if np.isfinite(float(v))}
         if clean:
             mlflow.log_metrics(clean, step=epoch)
@@ -99,7 +105,7 @@ def log_pr_curve(y_true: np.ndarray, scores: dict[str, np.ndarray], name: str = 
     mlflow.log_figure(fig, name)
 
 
-def log_keras_model(model: keras.Model, x_example: np.ndarray, name: str = "model"):
+def log_keras_model(model: keras.Model, x_example: np.ndarray, name: str = "model") -> ModelInfo:
     """Log a Keras model with its signature and a 5-row input example; returns mlflow's ModelInfo."""
     from mlflow.models import infer_signature
 
@@ -126,12 +132,12 @@ class _KerasFlavor:
     __name__ = "mlflow.keras"
 
     @staticmethod
-    def save_model(path: str, **kwargs):
+    def save_model(path: str, **kwargs: Any) -> None:
         os.makedirs(path, exist_ok=True)
-        return mlflow.keras.save_model(path=path, **kwargs)
+        mlflow.keras.save_model(path=path, **kwargs)
 
 
-def log_sklearn_model(model, x_example: np.ndarray, name: str = "model"):
+def log_sklearn_model(model: ClassifierMixin, x_example: np.ndarray, name: str = "model") -> ModelInfo:
     """Log a scikit-learn model with its signature and input example."""
     from mlflow.models import infer_signature
 
