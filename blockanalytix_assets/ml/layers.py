@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import keras
 import numpy as np
 from keras import layers, ops
+
+# What a layer's call() receives: a backend tensor (tf.Tensor, jax.Array, torch.Tensor) or, while a functional model
+# is built, a keras.KerasTensor. Keras ships no type information, so this names the role, not a checked type.
+Tensor: TypeAlias = Any
+Config: TypeAlias = dict[str, Any]  # get_config(): JSON-serialisable keyword arguments of the layer
+Shape: TypeAlias = tuple[int | None, ...]
 
 
 @keras.saving.register_keras_serializable(package="blockanalytix")
 class SignedLog1p(layers.Layer):
     """sign(x) * log1p(|x|) on the masked columns (all when mask is None); keeps the sign of balances."""
 
-    def __init__(self, mask: list[float] | None = None, **kwargs):
+    def __init__(self, mask: list[float] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask = None if mask is None else [float(m) for m in mask]
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         logged = ops.sign(x) * ops.log1p(ops.abs(x))
         if self.mask is None:
             return logged
         m = ops.convert_to_tensor(np.asarray(self.mask, dtype="float32"))
         return m * logged + (1.0 - m) * x
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "mask": self.mask}
 
 
@@ -42,13 +50,13 @@ def signed_log1p(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 class PiecewiseLinearEncoding(layers.Layer):
     """Piecewise-linear encoding of each feature over its training quantile bins (Gorishniy et al. 2022)."""
 
-    def __init__(self, n_features: int, n_bins: int, edges: np.ndarray | None = None, **kwargs):
+    def __init__(self, n_features: int, n_bins: int, edges: np.ndarray | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n_features = n_features
         self.n_bins = n_bins
         self._initial_edges = edges
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         shape = (self.n_features, self.n_bins)
         self.lower = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="lower")
         self.width = self.add_weight(shape=shape, initializer="ones", trainable=False, name="width")
@@ -57,11 +65,11 @@ class PiecewiseLinearEncoding(layers.Layer):
             self.lower.assign(e[:, :-1])
             self.width.assign(np.maximum(e[:, 1:] - e[:, :-1], 1e-6))
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         z = (ops.expand_dims(x, -1) - self.lower) / self.width
         return ops.reshape(ops.clip(z, 0.0, 1.0), (-1, self.n_features * self.n_bins))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "n_features": self.n_features, "n_bins": self.n_bins}
 
 
@@ -98,13 +106,13 @@ class QuantileTransform(layers.Layer):
     """
 
     def __init__(self, n_features: int, n_quantiles: int, knots: np.ndarray | None = None,
-                 cdf: np.ndarray | None = None, **kwargs):  # fmt: skip
+                 cdf: np.ndarray | None = None, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.n_features = n_features
         self.n_quantiles = n_quantiles
         self._initial = None if knots is None else (np.asarray(knots), np.asarray(cdf))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         shape = (self.n_features, self.n_quantiles)  # position in a segment: (x - lower) * scale, clipped to [0, 1]
         self.lower = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="lower")
         self.scale = self.add_weight(shape=shape, initializer="ones", trainable=False, name="scale")
@@ -118,11 +126,11 @@ class QuantileTransform(layers.Layer):
             self.step.assign(np.where(gap > 0, ps[:, 1:] - ps[:, :-1], 0.0).astype("float32"))
             self.base.assign(((ps[:, 0] - 0.5) * np.sqrt(12.0)).astype("float32"))
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         z = ops.clip((ops.expand_dims(x, -1) - self.lower) * self.scale, 0.0, 1.0)
         return self.base + float(np.sqrt(12.0)) * ops.sum(z * self.step, axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "n_features": self.n_features, "n_quantiles": self.n_quantiles}
 
 
@@ -146,21 +154,21 @@ def target_edges(x: np.ndarray, y: np.ndarray, n_bins: int, min_leaf: int = 32) 
 class PerFeatureDense(layers.Layer):
     """A separate small ReLU linear map per feature over its PLE bins (PLE-linear embeddings, Gorishniy 2022)."""
 
-    def __init__(self, n_features: int, n_bins: int, units: int, seed: int | None = None, **kwargs):
+    def __init__(self, n_features: int, n_bins: int, units: int, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n_features, self.n_bins, self.units, self.seed = n_features, n_bins, units, seed
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         init = keras.initializers.GlorotUniform(seed=self.seed)
         self.kernel = self.add_weight(shape=(self.n_features, self.n_bins, self.units), initializer=init,
                                       name="kernel")  # fmt: skip
         self.bias = self.add_weight(shape=(self.n_features, self.units), initializer="zeros", name="bias")
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         z = ops.reshape(x, (-1, self.n_features, self.n_bins))
         h = ops.relu(ops.einsum("bfk,fku->bfu", z, self.kernel) + self.bias)
         return ops.reshape(h, (-1, self.n_features * self.units))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "n_features": self.n_features, "n_bins": self.n_bins, "units": self.units,
                 "seed": self.seed}  # fmt: skip

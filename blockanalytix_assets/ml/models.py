@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from blockanalytix_assets.ml.layers import (  # noqa: F401  (re-exported: builders' callers and tests use M.<name>)
+from blockanalytix_assets.ml.layers import (
     PerFeatureDense,
     PiecewiseLinearEncoding,
     QuantileTransform,
@@ -26,7 +26,7 @@ def set_seed(seed: int = SEED) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def _normaliser(x_train: np.ndarray, log_transform: bool | str, inputs):
+def _normaliser(x_train: np.ndarray, log_transform: bool | str, inputs: keras.KerasTensor) -> keras.KerasTensor:
     """Signed log1p (True: heavy-tailed columns only; "all": every column), then z-scores adapted on x_train."""
     mask = None if log_transform == "all" else heavy_tailed(x_train)
     log = SignedLog1p(mask=None if mask is None else mask.tolist(), name="signed_log1p")
@@ -36,7 +36,9 @@ def _normaliser(x_train: np.ndarray, log_transform: bool | str, inputs):
     return norm(h)
 
 
-def _encoded(x_train: np.ndarray, inputs, log_transform: bool | str, n_bins: int, zscore: bool = True):
+def _encoded(
+    x_train: np.ndarray, inputs: keras.KerasTensor, log_transform: bool | str, n_bins: int, zscore: bool = True
+) -> keras.KerasTensor:
     """z-scored features and/or their piecewise-linear quantile encoding (n_bins > 0)."""
     if n_bins <= 0:
         return _normaliser(x_train, log_transform, inputs)
@@ -47,7 +49,7 @@ def _encoded(x_train: np.ndarray, inputs, log_transform: bool | str, n_bins: int
     return layers.Concatenate(name="concat")([_normaliser(x_train, log_transform, inputs), ple])
 
 
-def _mlp(h, hidden: tuple[int, ...], dropout: float, seed: int):
+def _mlp(h: keras.KerasTensor, hidden: tuple[int, ...], dropout: float, seed: int) -> keras.KerasTensor:
     for i, units in enumerate(hidden):
         h = layers.Dense(units, activation="relu", name=f"dense_{i}")(h)
         if dropout > 0:
@@ -55,7 +57,7 @@ def _mlp(h, hidden: tuple[int, ...], dropout: float, seed: int):
     return h
 
 
-def classifier_metrics() -> list:
+def classifier_metrics() -> list[keras.metrics.Metric]:
     """PR-AUC and ROC-AUC tracked every epoch (PR-AUC drives early stopping)."""
     return [keras.metrics.AUC(curve="PR", name="pr_auc"), keras.metrics.AUC(name="roc_auc")]
 
@@ -203,12 +205,16 @@ def early_stopping_on_pr_auc(patience: int = 5) -> keras.callbacks.EarlyStopping
     return keras.callbacks.EarlyStopping(monitor="val_pr_auc", mode="max", patience=patience, restore_best_weights=True)
 
 
-def predict_big(model: keras.Model, x: np.ndarray, batch_size: int = 262_144):
-    """Predict in large slices with predict_on_batch (compiled, no callbacks); outputs as numpy arrays."""
-    outs: list = []
+def predict_outputs(model: keras.Model, x: np.ndarray, batch_size: int = 262_144) -> list[np.ndarray]:
+    """Every output of the model, predicted in large slices with predict_on_batch (compiled, no callbacks)."""
+    outs: list[list[np.ndarray]] = []
     for start in range(0, max(len(x), 1), batch_size):
         y = model.predict_on_batch(x[start : start + batch_size])
-        outs.append([np.asarray(t) for t in y] if isinstance(y, list | tuple) else np.asarray(y))
-    if isinstance(outs[0], list):
-        return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
-    return np.concatenate(outs)
+        outs.append([np.asarray(t) for t in y] if isinstance(y, list | tuple) else [np.asarray(y)])
+    return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
+
+
+def predict_big(model: keras.Model, x: np.ndarray, batch_size: int = 262_144) -> np.ndarray:
+    """The output of a single-output model (predict_outputs for several)."""
+    (out,) = predict_outputs(model, x, batch_size)
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import mlflow
@@ -16,17 +16,22 @@ from blockanalytix_assets.ml.specs import model
 from blockanalytix_assets.ml.tracked_run import Fitted, RunResult, timed_fit, tracked_run
 from blockanalytix_assets.ml.training import Split, reference_quantiles, window_tags
 
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
+
 AUTOENCODER = model("transaction_autoencoder")  # its settings and why: ml/specs.py
 
 
 def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean squared error per row, embedding) in one forward pass."""
     _, _, scorer = M.autoencoder_views(autoencoder)
-    normed, recon, code = M.predict_big(scorer, x)
+    normed, recon, code = M.predict_outputs(scorer, x)
     return np.mean((normed - recon) ** 2, axis=1), code
 
 
-def choose_clusters(embedding: np.ndarray, k_range: range = range(2, 9), sample: int = 3000, seed: int = 0):
+def choose_clusters(
+    embedding: np.ndarray, k_range: range = range(2, 9), sample: int = 3000, seed: int = 0
+) -> tuple[KMeans, dict[int, float]]:
     """k-means with k chosen by silhouette on a sample; returns (fitted KMeans, {k: silhouette})."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from blockanalytix_assets.ml import models as M
+from blockanalytix_assets.ml.layers import QuantileTransform, SignedLog1p, heavy_tailed, signed_log1p, target_edges
 
 
 def test_ple_layer_encodes_bins_and_round_trips(tmp_path):
@@ -30,7 +31,7 @@ def test_classifier_and_autoencoder_shapes_and_views():
     assert p.shape == (256, 1) and ((p >= 0) & (p <= 1)).all()
     ae = M.build_transaction_autoencoder(x, hidden=8, bottleneck=3)
     encoder, normaliser, scorer = M.autoencoder_views(ae)
-    normed, recon, code = M.predict_big(scorer, x, batch_size=100)
+    normed, recon, code = M.predict_outputs(scorer, x, batch_size=100)
     assert code.shape == (256, 3) and recon.shape == normed.shape == (256, 6)
     assert np.allclose(code, M.predict_big(encoder, x), atol=1e-5)
     # The quantile transform was fitted on the training rows: about uniform on [-sqrt(3), sqrt(3)], unit variance.
@@ -43,7 +44,7 @@ def test_autoencoder_quantile_transform_ranks_round_trips_and_legacy_path(tmp_pa
     x = np.c_[np.arange(100.0), np.r_[np.zeros(90), np.ones(10)]].astype(np.float32)
     ae = M.build_transaction_autoencoder(x, hidden=4, bottleneck=2, n_quantiles=8)
     layer = ae.get_layer("normalize")
-    assert isinstance(layer, M.QuantileTransform)
+    assert isinstance(layer, QuantileTransform)
     probe = np.array([[-1e9, 0.0], [49.5, 1.0], [1e9, 0.5]], dtype=np.float32)
     cdf = keras.ops.convert_to_numpy(layer(probe)) / np.sqrt(12.0) + 0.5
     # Mid-rank CDF: the median maps to 0.5, a 0/1 flag set in 10% of rows to 0.45 / 0.95, out-of-range clips.
@@ -91,16 +92,16 @@ def test_classifier_quantile_encoding_round_trips(tmp_path):
 
 def test_log_only_heavy_tailed_columns_round_trips(tmp_path):
     x = np.array([[0.0, 1e6, -5.0], [20.0, 2e6, 3.0]], dtype=np.float32)  # already-logged, raw amount, small
-    assert M.heavy_tailed(x).tolist() == [0.0, 1.0, 0.0]
+    assert heavy_tailed(x).tolist() == [0.0, 1.0, 0.0]
     clf = M.build_anomaly_classifier(x, hidden=(4,), n_bins=0, log_transform=True)
     log = clf.get_layer("signed_log1p")
     out = keras.ops.convert_to_numpy(log(x))
-    assert np.allclose(out, M.signed_log1p(x, M.heavy_tailed(x))) and np.allclose(out[:, [0, 2]], x[:, [0, 2]])
+    assert np.allclose(out, signed_log1p(x, heavy_tailed(x))) and np.allclose(out[:, [0, 2]], x[:, [0, 2]])
     clf.save(tmp_path / "l.keras")
     again = keras.saving.load_model(tmp_path / "l.keras")
     assert again.get_layer("signed_log1p").mask == [0.0, 1.0, 0.0]
     assert np.allclose(M.predict_big(clf, x), M.predict_big(again, x), atol=1e-6)
-    full = M.SignedLog1p()  # no mask: every column, as saved models from before the mask expect
+    full = SignedLog1p()  # no mask: every column, as saved models from before the mask expect
     assert np.allclose(keras.ops.convert_to_numpy(full(x)), np.sign(x) * np.log1p(np.abs(x)))
 
 
@@ -125,7 +126,7 @@ def test_address_model_per_feature_ple_embedding_round_trips(tmp_path):
 def test_target_edges_split_where_the_label_changes():
     x = np.linspace(0, 10, 200, dtype=np.float32)[:, None]
     y = (x[:, 0] > 7.0).astype(int)
-    edges = M.target_edges(x, y, n_bins=4, min_leaf=5)
+    edges = target_edges(x, y, n_bins=4, min_leaf=5)
     assert edges.shape == (1, 5) and (np.diff(edges, axis=1) >= 0).all()
     assert edges[0, 0] == 0.0 and edges[0, -1] == 10.0 and np.isclose(edges[0, -2], 7.0, atol=0.06)
     model = M.build_address_risk_model(x, hidden=(4,), n_bins=4, zscore=False, y_train=y)

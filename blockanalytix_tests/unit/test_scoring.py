@@ -87,7 +87,7 @@ def test_fused_graph_matches_the_two_models_run_separately(world):
     prob, error, top, cluster, xy = run_scoring_graph(models.graph, columns, batch_size=700)
     x = np.nan_to_num(x)
     assert np.allclose(prob, M.predict_big(models.classifier, x), atol=1e-6)
-    normed, recon, code = M.predict_big(M.autoencoder_views(models.autoencoder)[2], x)
+    normed, recon, code = M.predict_outputs(M.autoencoder_views(models.autoencoder)[2], x)
     per_feature = (normed - recon) ** 2
     assert np.allclose(error, per_feature.mean(1), rtol=1e-5, atol=1e-7)
     assert (top == np.argsort(-per_feature, axis=1, kind="stable")[:, :3]).mean() > 0.999
