@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -14,6 +15,9 @@ from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.ml import models as M
 from blockanalytix_assets.ml import specs
 from blockanalytix_assets.ml.evaluation import best_f1_threshold, pr_auc
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 HELD_OUT_DIGITS = frozenset("cdef")
 ID_COLUMNS = {"unnamed_0", "index"}
@@ -132,14 +136,22 @@ def cv_select(
     return CvResult(config=best[1], threshold=threshold, cv_pr_auc=scores)
 
 
-def fit_tree_baseline(x: np.ndarray, y: np.ndarray, seed: int = 0):
+def fit_tree_baseline(x: np.ndarray, y: np.ndarray, seed: int = 0) -> HistGradientBoostingClassifier:
     """Default scikit-learn HistGradientBoostingClassifier, the tree baseline."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(random_state=seed).fit(x, y)
 
 
-def _log_run(name: str, model, report: dict, params: dict, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> str:
+def _log_run(
+    name: str,
+    model: keras.Model | HistGradientBoostingClassifier,
+    report: dict[str, float],
+    params: dict[str, object],
+    x: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+) -> str:
     import mlflow
 
     from blockanalytix_assets.ml import tracking

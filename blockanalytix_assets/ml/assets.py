@@ -1,9 +1,12 @@
 """Scoring assets: per-range scores by the champions (training assets: ml/training_assets.py, one per spec)."""
 
 import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import pyarrow as pa
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.k8s_config import SCORING_K8S_CONFIG
@@ -11,6 +14,11 @@ from blockanalytix_assets.ml.specs import LABELS_ASSET, model, model_assets
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.resources import MlflowResource, StorageResource
+from blockanalytix_assets.storage import Storage
+
+if TYPE_CHECKING:  # Keras and MLflow load when a run scores
+    from blockanalytix_assets.ml.registry import LoadedModel
+    from blockanalytix_assets.ml.scoring import ScoringModels
 
 SCORING_TAGS = {"dagster-k8s/config": SCORING_K8S_CONFIG}
 SCORED_TRANSACTIONS = (tn.ANOMALY_SCORES, tn.TRANSACTION_CLUSTERS)  # score_partition's two tables, in its order
@@ -25,7 +33,7 @@ SCORE_PREVIEW = [
 ]
 
 
-def _champions(mlflow: MlflowResource, *assets: str) -> list:
+def _champions(mlflow: MlflowResource, *assets: str) -> list["LoadedModel"]:
     """Make the scoring experiment active and load the champions of these model assets (once per run)."""
     from blockanalytix_assets.ml import registry
     from blockanalytix_assets.ml.tracking import start_experiment
@@ -34,12 +42,20 @@ def _champions(mlflow: MlflowResource, *assets: str) -> list:
     return [registry.load_champion(mlflow.registered_name(model(asset)), asset) for asset in assets]
 
 
-def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, table, seconds: float) -> dict:
+def _scored(
+    mlflow: MlflowResource,
+    loaded: list["LoadedModel"],
+    store: Storage,
+    asset: str,
+    key: str,
+    table: pa.Table,
+    seconds: float,
+) -> dict[str, dg.MetadataValue]:
     import mlflow as mlf
 
     from blockanalytix_assets.ml.tracking import run_url
 
-    meta = {
+    meta: dict[str, dg.MetadataValue] = {
         "rows": dg.MetadataValue.int(table.num_rows),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
         "rows_per_second": dg.MetadataValue.float(round(table.num_rows / max(seconds, 1e-9), 1)),
@@ -54,7 +70,7 @@ def _scored(mlflow: MlflowResource, loaded: list, store, asset: str, key: str, t
     return meta
 
 
-def _range_figures(table) -> dict:  # noqa: ANN001 (a pyarrow Table)
+def _range_figures(table: pa.Table) -> dict[str, int]:
     """One range's row count (and anomalies, for scores) for the run's `by_range` metadata."""
     from blockanalytix_assets.api.summaries import score_summary
 
@@ -64,10 +80,13 @@ def _range_figures(table) -> dict:  # noqa: ANN001 (a pyarrow Table)
     return out
 
 
-def _run_figures(by_range: dict[str, dict]) -> dict:
+def _run_figures(by_range: dict[str, dict[str, int]]) -> dict[str, dg.MetadataValue]:
     """Metadata of a run over several ranges: Dagster copies one materialization to each of them (dagster#18123),
     so the per-range figures go in `by_range` and the scalars are totals over the run's ranges."""
-    out = {"ranges_in_run": dg.MetadataValue.int(len(by_range)), "by_range": dg.MetadataValue.json(by_range)}
+    out: dict[str, dg.MetadataValue] = {
+        "ranges_in_run": dg.MetadataValue.int(len(by_range)),
+        "by_range": dg.MetadataValue.json(by_range),
+    }
     for name in ("rows", "anomalies"):
         if all(name in f for f in by_range.values()):
             out[name] = dg.MetadataValue.int(sum(f[name] for f in by_range.values()))
@@ -96,39 +115,52 @@ SCORING_CONDITION = scoring_condition()
 SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6), warn_window=timedelta(hours=2))
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            tn.ANOMALY_SCORES,
-            description="Per-tx champion scores, rank, cluster, top-3 features.",
-            group_name="ml",
-            kinds={"parquet", "keras"},
-            automation_condition=SCORING_CONDITION,
-            freshness_policy=SCORES_FRESHNESS,
-            deps=[
-                tn.TRANSACTION_FEATURES,
-                tn.CLEANED_TRANSACTIONS,
-                LABELS_ASSET,
-                "anomaly_classifier",
-                "transaction_autoencoder",
-            ],
-        ),
-        dg.AssetSpec(
-            tn.TRANSACTION_CLUSTERS,
-            description="k-means cluster and 2-D embedding of each tx.",
-            group_name="ml",
-            kinds={"parquet", "keras"},
-            automation_condition=SCORING_CONDITION,
-            freshness_policy=SCORES_FRESHNESS,
-            deps=[tn.TRANSACTION_FEATURES, LABELS_ASSET, "transaction_autoencoder"],
-        ),
-    ],
-    partitions_def=block_ranges,
+def _scores_spec(name: str, description: str, deps: list[str]) -> dg.AssetSpec:
+    """A per-range table of the champions' scores: re-scored on new ranges and new champions."""
+    return dg.AssetSpec(
+        name,
+        description=description,
+        group_name="ml",
+        kinds={"parquet", "keras"},
+        automation_condition=SCORING_CONDITION,
+        freshness_policy=SCORES_FRESHNESS,
+        deps=deps,
+    )
+
+
+def _scoring_op(*specs: dg.AssetSpec, can_subset: bool = False) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The decorator of a scoring op: per range, in scoring-sized pods, ten ranges a run in a backfill."""
+    return dg.multi_asset(
+        specs=list(specs),
+        partitions_def=block_ranges,
+        can_subset=can_subset,
+        op_tags=SCORING_TAGS,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+    )
+
+
+@_scoring_op(
+    _scores_spec(
+        tn.ANOMALY_SCORES,
+        "Per-tx champion scores, rank, cluster, top-3 features.",
+        [
+            tn.TRANSACTION_FEATURES,
+            tn.CLEANED_TRANSACTIONS,
+            LABELS_ASSET,
+            "anomaly_classifier",
+            "transaction_autoencoder",
+        ],
+    ),
+    _scores_spec(
+        tn.TRANSACTION_CLUSTERS,
+        "k-means cluster and 2-D embedding of each tx.",
+        [tn.TRANSACTION_FEATURES, LABELS_ASSET, "transaction_autoencoder"],
+    ),
     can_subset=True,
-    op_tags=SCORING_TAGS,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
 )
-def score_transactions_asset(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
+def score_transactions_asset(
+    context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource
+) -> Iterator[dg.MaterializeResult]:
     """Score every transaction of the ranges with the champions, loaded once per run (never trains)."""
     from blockanalytix_assets.ml.pipeline import read_labels
     from blockanalytix_assets.ml.scoring import ScoringModels
@@ -138,8 +170,8 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
     models = ScoringModels(clf.model, clf.version, clf.aux, ae.model, ae.version, ae.aux)
     labels, selected = read_labels(store), {k.to_user_string() for k in context.selected_asset_keys}
     versions = {"anomaly_classifier": clf.version, "transaction_autoencoder": ae.version}
-    done: dict[str, tuple] = {}
-    by_range: dict[str, dict[str, dict]] = {}
+    done: dict[str, tuple[str, pa.Table, float]] = {}
+    by_range: dict[str, dict[str, dict[str, int]]] = {}
     for key in sorted(context.partition_keys):
         t0 = time.perf_counter()
         tables, run_id = _score_range(store, key, models, labels, selected, versions)
@@ -152,7 +184,14 @@ def score_transactions_asset(context: dg.AssetExecutionContext, storage: Storage
         yield dg.MaterializeResult(asset_key=asset, metadata={**meta, **_run_figures(by_range[asset])})
 
 
-def _score_range(store, key: str, models, labels, selected: set[str], versions: dict[str, str]) -> tuple[dict, str]:  # noqa: ANN001
+def _score_range(
+    store: Storage,
+    key: str,
+    models: "ScoringModels",
+    labels: pa.Table | None,
+    selected: set[str],
+    versions: dict[str, str],
+) -> tuple[dict[str, pa.Table], str]:
     """Score one range, write the selected tables and log the range's MLflow scoring run; (tables, run id)."""
     import pyarrow.compute as pc
 
@@ -168,18 +207,16 @@ def _score_range(store, key: str, models, labels, selected: set[str], versions: 
     return tables, log_scoring_run(key, versions, metrics)
 
 
-@dg.asset(
-    deps=[tn.ADDRESS_FEATURES, LABELS_ASSET, "address_risk_model"],
-    partitions_def=block_ranges,
-    group_name="ml",
-    kinds={"parquet", "keras"},
-    op_tags=SCORING_TAGS,
-    automation_condition=SCORING_CONDITION,
-    freshness_policy=SCORES_FRESHNESS,
-    description="Per-address risk score of the champion address_risk_model, ranked.",
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+@_scoring_op(
+    _scores_spec(
+        tn.ADDRESS_RISK_SCORES,
+        "Per-address risk score of the champion address_risk_model, ranked.",
+        [tn.ADDRESS_FEATURES, LABELS_ASSET, "address_risk_model"],
+    )
 )
-def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource):
+def address_risk_scores(
+    context: dg.AssetExecutionContext, storage: StorageResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
     """Score the ranges' address_features with the champion address model, loaded once per run (never trains)."""
     from blockanalytix_assets.ml.pipeline import read_labels
     from blockanalytix_assets.ml.scoring import score_addresses
@@ -187,7 +224,7 @@ def address_risk_scores(context: dg.AssetExecutionContext, storage: StorageResou
     store = storage.storage()
     (champ,) = _champions(mlflow, "address_risk_model")
     labels = read_labels(store)
-    by_range: dict[str, dict] = {}
+    by_range: dict[str, dict[str, int]] = {}
     for key in sorted(context.partition_keys):
         t0 = time.perf_counter()
         table = score_addresses(store.read(tn.ADDRESS_FEATURES, key), champ.model, champ.aux, champ.version, labels)

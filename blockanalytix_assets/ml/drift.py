@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,7 @@ DEFAULT_BINS = 10
 DEFAULT_THRESHOLD = 0.25  # the usual reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 a significant shift
 EPSILON = 1e-4  # floor of a bin's share, so an empty bin costs a bounded amount instead of infinity
 
-Sample = pa.Table | Mapping[str, np.ndarray | Sequence[float]]
+Sample: TypeAlias = pa.Table | Mapping[str, np.ndarray | Sequence[float]]
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,9 @@ def forecaster_run(
             }
         )
         model = build(window, len(SERIES), x_train=x_tr, **params)
-        fit_args = {"epochs": epochs, "batch_size": batch_size, "validation_data": (x_val, y_val)}
-        _, seconds, sps = timed_fit(model, x_tr, y_tr, len(x_tr), **fit_args)
+        _, seconds, sps = timed_fit(
+            model, x_tr, y_tr, len(x_tr), epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val)
+        )
         report = forecast_report(y_val, M.predict_big(model, x_val))
         naive = forecast_report(y_val, x_val[:, -1, :])
         tracking.log_metrics("naive_val_", naive)

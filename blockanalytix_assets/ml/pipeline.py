@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pandas as pd
 import pyarrow as pa
@@ -11,6 +11,7 @@ from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.storage import Storage
 
 if TYPE_CHECKING:
+    from blockanalytix_assets.ml.scoring import ScoringModels
     from blockanalytix_assets.ml.specs import ModelSpec
     from blockanalytix_assets.ml.tracked_run import RunResult
     from blockanalytix_assets.ml.training import Split
@@ -20,6 +21,15 @@ LABELS_ASSET, LABELS_KEY = tn.ADDRESS_LABELS, "all"  # address_labels is stored 
 
 class MissingInputError(RuntimeError):
     """A training window or scoring input that has not been materialised yet."""
+
+
+class WindowConfig(TypedDict):
+    """The run config of a trainer on a window of ranges: TrainingConfig's fields (ml/training_assets.py)."""
+
+    window_ranges: int
+    epochs: int
+    val_fraction: float
+    batch_size: int | None  # None: the spec's own
 
 
 def read_labels(store: Storage) -> pa.Table | None:
@@ -56,40 +66,24 @@ def window_split(store: Storage, table: str, window_ranges: int, val_fraction: f
     return split
 
 
-def train_supervised(
-    store: Storage,
-    spec: ModelSpec,
-    model_name: str,
-    window_ranges: int,
-    epochs: int,
-    val_fraction: float = 0.25,
-    batch_size: int | None = None,
-) -> RunResult:
+def train_supervised(store: Storage, spec: ModelSpec, model_name: str, **run: Unpack[WindowConfig]) -> RunResult:
     """A Keras binary classifier (spec.builder) on its feature table + address_labels, beside a tree baseline."""
     from blockanalytix_assets.ml.training import supervised_run
 
-    split = window_split(store, spec.deps[0], window_ranges, val_fraction)
-    params = {**{k: str(v) for k, v in spec.params.items()}, "window_ranges": window_ranges}
+    split = window_split(store, spec.deps[0], run["window_ranges"], run["val_fraction"])
+    params = {**{k: str(v) for k, v in spec.params.items()}, "window_ranges": run["window_ranges"]}
     build = lambda x: spec.builder(x, **spec.params)  # noqa: E731
-    batch = batch_size or spec.batch_size
-    return supervised_run(spec.asset, model_name, build, split, params, epochs, batch, spec.patience)
+    batch = run["batch_size"] or spec.batch_size
+    return supervised_run(spec.asset, model_name, build, split, params, run["epochs"], batch, spec.patience)
 
 
-def train_autoencoder(
-    store: Storage,
-    spec: ModelSpec,
-    model_name: str,
-    window_ranges: int,
-    epochs: int,
-    val_fraction: float = 0.25,
-    batch_size: int | None = None,
-) -> RunResult:
+def train_autoencoder(store: Storage, spec: ModelSpec, model_name: str, **run: Unpack[WindowConfig]) -> RunResult:
     """transaction_autoencoder with its k-means clusters and 2-D projection."""
     from blockanalytix_assets.ml.unsupervised import autoencoder_run
 
-    split = window_split(store, spec.deps[0], window_ranges, val_fraction)
-    batch = batch_size or spec.batch_size
-    return autoencoder_run(model_name, split, epochs, dict(spec.params), batch, spec.patience, spec.builder)
+    split = window_split(store, spec.deps[0], run["window_ranges"], run["val_fraction"])
+    batch = run["batch_size"] or spec.batch_size
+    return autoencoder_run(model_name, split, run["epochs"], dict(spec.params), batch, spec.patience, spec.builder)
 
 
 def train_forecaster(
@@ -116,7 +110,9 @@ def train_forecaster(
     )
 
 
-def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -> tuple[pa.Table, pa.Table]:
+def score_partition(
+    store: Storage, key: str, models: ScoringModels, labels: pa.Table | None
+) -> tuple[pa.Table, pa.Table]:
     """(anomaly_scores, transaction_clusters) of one range, with value/fee from cleaned_transactions."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -129,9 +125,9 @@ def score_partition(store: Storage, key: str, models, labels: pa.Table | None) -
         return store.read(tn.CLEANED_TRANSACTIONS, key, columns=["hash", "value_eth", "fee_eth"])
 
     with ThreadPoolExecutor(1) as pool:  # the two reads overlap: Parquet decoding releases the GIL
-        cleaned = pool.submit(amounts)
+        reading = pool.submit(amounts)
         features = store.read(tn.TRANSACTION_FEATURES, key)
-        cleaned = cleaned.result()
+        cleaned = reading.result()
     value_eth = fee_eth = None
     if cleaned is not None:
         value_eth, fee_eth = align_amounts(features.column("hash"), cleaned)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+from blockanalytix_assets.ml.layers import Tensor
 
 TOP_K = 3
 MIN_BATCH = 1024
@@ -23,7 +26,9 @@ def default_workers() -> int:
 class ScoringHead(layers.Layer):
     """Reconstruction error, top-k error features, nearest k-means centre and 2-D projection of the embedding."""
 
-    def __init__(self, centers: np.ndarray, pca_mean: np.ndarray, pca_components: np.ndarray, top_k: int, **kw):
+    def __init__(
+        self, centers: np.ndarray, pca_mean: np.ndarray, pca_components: np.ndarray, top_k: int, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.centers_t = ops.convert_to_tensor(np.asarray(centers, dtype="float32").T)
         self.center_sq = ops.convert_to_tensor((np.asarray(centers, dtype="float32") ** 2).sum(1))
@@ -31,7 +36,7 @@ class ScoringHead(layers.Layer):
         self.pca_t = ops.convert_to_tensor(np.asarray(pca_components, dtype="float32").T)
         self.top_k = top_k
 
-    def call(self, normed, recon, code):
+    def call(self, normed: Tensor, recon: Tensor, code: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         per_feature = ops.square(normed - recon)
         error = ops.mean(per_feature, axis=1)
         _, top = ops.top_k(per_feature, self.top_k, sorted=True)

@@ -17,7 +17,8 @@ def _moved(
     """The runless materialisation recording champion `number` as the asset's data version; None if Dagster has it."""
     version = f"champion-{number}"
     latest = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-    recorded = latest.asset_materialization.tags.get(DATA_VERSION_TAG) if latest else None
+    mat = latest.asset_materialization if latest else None
+    recorded = (mat.tags or {}).get(DATA_VERSION_TAG) if mat else None
     if recorded == version:
         return None
     context.log.info(f"{asset}: champion of {model_name} is version {number} (Dagster had {recorded})")
@@ -43,7 +44,9 @@ def champion_sensor(models: Sequence[ModelSpec] = MODELS) -> dg.SensorDefinition
         description="Records a `champion` alias moved outside Dagster (MLflow UI) as the model asset's data version.",
         metadata={"model_assets": dg.MetadataValue.json(model_assets(models))},
     )
-    def champion_alias_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowResource):
+    def champion_alias_sensor(
+        context: dg.SensorEvaluationContext, mlflow: MlflowResource
+    ) -> dg.SkipReason | dg.SensorResult:
         """Compare each registry champion with the data version Dagster last recorded for its training asset."""
         from blockanalytix_assets.ingest.redact import redact_url
         from blockanalytix_assets.ml.champions import champion_version

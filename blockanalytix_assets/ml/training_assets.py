@@ -1,6 +1,7 @@
 """Training assets, one per ModelSpec (ml/specs.py): tracked in MLflow, not partitioned, champion as data version."""
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
@@ -8,6 +9,9 @@ from pydantic import Field
 from blockanalytix_assets.k8s_config import SCORING_K8S_CONFIG, TRAINING_K8S_CONFIG
 from blockanalytix_assets.ml.specs import MODELS, ModelSpec
 from blockanalytix_assets.resources import MlflowResource, StorageResource
+
+if TYPE_CHECKING:
+    from blockanalytix_assets.ml.tracked_run import RunResult  # Keras and MLflow load when a run starts
 
 GPU_TAGS = {"dagster-k8s/config": TRAINING_K8S_CONFIG}
 CPU_TAGS = {"dagster-k8s/config": SCORING_K8S_CONFIG}  # a model without GPU needs trains in a scoring-sized pod
@@ -47,23 +51,28 @@ def _champion_data_version(model_name: str) -> dg.DataVersion:
     return dg.DataVersion(f"champion-{current.version}" if current is not None else "no-champion")
 
 
-def _result(mlflow: MlflowResource, model_name: str, result) -> dg.MaterializeResult:  # noqa: ANN001 (RunResult)
+def _figures(report: dict[str, float], prefix: str) -> dict[str, dg.MetadataValue]:
+    """A run's figures as float metadata named <prefix><name>, NaN dropped."""
+    return {f"{prefix}{k}": dg.MetadataValue.float(float(v)) for k, v in report.items() if v == v}
+
+
+def _result(mlflow: MlflowResource, model_name: str, result: "RunResult") -> dg.MaterializeResult:
     from blockanalytix_assets.ml.tracking import experiment_url, run_url
 
-    fin = lambda d, p: {f"{p}{k}": float(v) for k, v in d.items() if v == v}  # noqa: E731 (NaN dropped)
-    meta = {
+    meta: dict[str, dg.MetadataValue] = {
         "mlflow_run_id": dg.MetadataValue.text(result.run_id),
         "model_version": dg.MetadataValue.text(str(result.version)),
         "champion_promoted": dg.MetadataValue.bool(bool(result.promoted)),
         "champion_decision": dg.MetadataValue.text(result.decision),
         "train_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
-        **fin(result.metrics, "val_"),
-        **fin(result.baseline_metrics, "baseline_val_"),
+        **_figures(result.metrics, "val_"),
+        **_figures(result.baseline_metrics, "baseline_val_"),
     }
-    url = run_url(mlflow.tracking_uri, result.experiment_id, result.run_id)
-    if url:
-        meta["mlflow_run"] = dg.MetadataValue.url(url)
-        meta["mlflow_training_runs"] = dg.MetadataValue.url(experiment_url(mlflow.tracking_uri, result.experiment_id))
+    links = {
+        "mlflow_run": run_url(mlflow.tracking_uri, result.experiment_id, result.run_id),
+        "mlflow_training_runs": experiment_url(mlflow.tracking_uri, result.experiment_id),
+    }
+    meta |= {name: dg.MetadataValue.url(url) for name, url in links.items() if url}
     version = _champion_data_version(model_name)
     meta["champion_version"] = dg.MetadataValue.text(version.value)
     # The data version is the champion, not the run: a retrain the gate rejects leaves it unchanged, so the
@@ -90,7 +99,8 @@ def training_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
         start_experiment(mlflow.tracking_uri, mlflow.experiment_name)
         model_name = mlflow.registered_name(spec)
-        return _result(mlflow, model_name, spec.trainer(storage.storage(), spec, model_name, **config.model_dump()))
+        run: dg.Config = config  # a config_type instance: mypy cannot take that variable as a type
+        return _result(mlflow, model_name, spec.trainer(storage.storage(), spec, model_name, **run.model_dump()))
 
     return train
 
