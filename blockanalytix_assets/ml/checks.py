@@ -11,14 +11,12 @@ from pydantic import Field
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
-from blockanalytix_assets.ingest.checks import CheckEvents, _metadata, _target, range_check
 from blockanalytix_assets.ml import drift_reference as ref
 from blockanalytix_assets.ml.drift import DEFAULT_BINS, DEFAULT_THRESHOLD, DriftReport
 from blockanalytix_assets.ml.range_drift import Comparison, Found, load_champion
 from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.range_checks import CheckEvents, Verdict, each_range, per_range_asset_check
 from blockanalytix_assets.resources import MlflowResource, StorageResource
-
-Verdict = tuple[bool, str | None, dict[str, object]]  # (passed, description, metadata)
 
 
 class DriftCheckConfig(dg.Config):
@@ -46,46 +44,35 @@ class DriftCheckConfig(dg.Config):
 Judge = Callable[[DriftReport, ref.Reference, str, DriftCheckConfig], Verdict]  # (report, reference, key, config)
 
 
-def _each_range(context: dg.AssetCheckExecutionContext, evaluate: Callable[[str], Verdict]) -> CheckEvents:
-    """One WARN-severity evaluation per range of the step (see ingest.checks._each_range for why)."""
-    (spec,) = context.check_specs
-    keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]
-    for key in keys:
-        passed, description, details = evaluate(key)
-        yield dg.AssetCheckEvaluation(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=passed,
-            metadata=_metadata(details),
-            target_materialization_data=_target(context, spec.asset_key, key),
-            severity=dg.AssetCheckSeverity.WARN,
-            description=description,
-            partition=key,
-        )
-    yield dg.Output(None)
+def drift_check(
+    asset: str, description: str, compare: Callable[[Comparison, str], Found]
+) -> Callable[[Judge], dg.AssetChecksDefinition]:
+    """A WARN check of `asset` per range, named after the decorated judge, against the classifier champion."""
 
+    def build(judge: Judge) -> dg.AssetChecksDefinition:
+        @per_range_asset_check(name=judge.__name__, asset=asset, partitions_def=block_ranges, description=description)
+        def check(
+            context: dg.AssetCheckExecutionContext,
+            config: DriftCheckConfig,
+            storage: StorageResource,
+            mlflow: MlflowResource,
+        ) -> CheckEvents:
+            champ, why = load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)  # once per step
 
-def _drift_check(
-    context: dg.AssetCheckExecutionContext,
-    config: DriftCheckConfig,
-    storage: StorageResource,
-    mlflow: MlflowResource,
-    compare: Callable[[Comparison, str], Found],
-    judge: Judge,
-) -> CheckEvents:
-    """Each range of the step compared with the classifier champion's training window (loaded once) and judged."""
-    champ, why = load_champion(mlflow.tracking_uri, mlflow.classifier_model_name)
+            def evaluate(key: str) -> Verdict:
+                if champ is None:
+                    return True, why, {}
+                against = Comparison(storage.storage(), champ, config.max_psi, config.bins, config.sample_rows)
+                report, reference, missing = compare(against, key)
+                if report is None or reference is None:
+                    return True, missing, {}
+                return judge(report, reference, key, config)
 
-    def evaluate(key: str) -> Verdict:
-        if champ is None:
-            return True, why, {}
-        against = Comparison(storage.storage(), champ, config.max_psi, config.bins, config.sample_rows)
-        report, reference, missing = compare(against, key)
-        if report is None or reference is None:
-            return True, missing, {}
-        return judge(report, reference, key, config)
+            yield from each_range(context, evaluate, dg.AssetCheckSeverity.WARN)
 
-    yield from _each_range(context, evaluate)
+        return check
+
+    return build
 
 
 def _verdict(report: DriftReport, reference: ref.Reference, key: str, what: str) -> Verdict:
@@ -108,7 +95,14 @@ def _verdict(report: DriftReport, reference: ref.Reference, key: str, what: str)
     return False, f"{what} drifted from {reference.champion.label}'s training window: {report.drifted}", details
 
 
-def _features_verdict(report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig) -> Verdict:
+@drift_check(
+    tn.TRANSACTION_FEATURES,
+    "PSI of each feature against the classifier champion's training window; warns above max_psi.",
+    Comparison.features,
+)
+def transaction_features_drift(
+    report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig
+) -> Verdict:
     """The monitored features decide; the unmonitored ones' largest PSI is reported beside."""
     monitored = [c for c in FEATURE_COLUMNS if c not in config.unmonitored_features]
     passed, description, details = _verdict(report.only(monitored), reference, key, "features")
@@ -116,27 +110,10 @@ def _features_verdict(report: DriftReport, reference: ref.Reference, key: str, c
     return passed, description, details
 
 
-def _scores_verdict(report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig) -> Verdict:
+@drift_check(
+    tn.ANOMALY_SCORES,
+    "PSI of anomaly_score against the scores of the champion's training window; warns above max_psi.",
+    Comparison.scores,
+)
+def anomaly_scores_drift(report: DriftReport, reference: ref.Reference, key: str, config: DriftCheckConfig) -> Verdict:
     return _verdict(report, reference, key, "anomaly_score")
-
-
-@range_check(
-    asset=tn.TRANSACTION_FEATURES,
-    partitions_def=block_ranges,
-    description="PSI of each feature against the classifier champion's training window; warns above max_psi.",
-)
-def transaction_features_drift(
-    context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
-) -> CheckEvents:
-    yield from _drift_check(context, config, storage, mlflow, Comparison.features, _features_verdict)
-
-
-@range_check(
-    asset=tn.ANOMALY_SCORES,
-    partitions_def=block_ranges,
-    description="PSI of anomaly_score against the scores of the champion's training window; warns above max_psi.",
-)
-def anomaly_scores_drift(
-    context: dg.AssetCheckExecutionContext, config: DriftCheckConfig, storage: StorageResource, mlflow: MlflowResource
-) -> CheckEvents:
-    yield from _drift_check(context, config, storage, mlflow, Comparison.scores, _scores_verdict)
