@@ -4,8 +4,6 @@ from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import validation as v
 from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError
 from blockanalytix_assets.range_checks import RangeInputs, Result, range_check
-from blockanalytix_assets.range_checks import check_metadata as _metadata  # noqa: F401  (ml/checks.py imports it)
-from blockanalytix_assets.range_checks import check_target as _target  # noqa: F401  (ml/checks.py imports it)
 from blockanalytix_assets.ranges import previous_key
 
 
