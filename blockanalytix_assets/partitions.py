@@ -1,4 +1,6 @@
-"""The `block_ranges` dynamic partitions shared by every per-range asset."""
+"""The `block_ranges` dynamic partitions shared by every per-range asset, and the metadata of runs over several."""
+
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.partitions.context import PartitionLoadingContext
@@ -24,6 +26,8 @@ class BlockRangePartitions(dg.DynamicPartitionsDefinition):
 
 BLOCK_RANGES = "block_ranges"  # the partitions definition's name in the instance
 block_ranges = BlockRangePartitions(name=BLOCK_RANGES)
+# Several ranges requested at once (a backfill, a catch-up, automation after a promotion) run 10 to a process start.
+RANGE_BATCHES = dg.BackfillPolicy.multi_run(max_partitions_per_run=10)
 
 
 def partition_range(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, range_size: int) -> BlockRange:
@@ -34,3 +38,19 @@ def partition_range(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCo
 def partition_ranges(context: dg.AssetExecutionContext, range_size: int) -> list[BlockRange]:
     """Every block range of a (possibly multi-partition backfill) run, in block order."""
     return sorted(parse_key(k, range_size) for k in context.partition_keys)
+
+
+def run_figures(by_range: dict[str, dict[str, Any]]) -> dict[str, dg.MetadataValue]:
+    """Metadata of a run over several ranges: Dagster copies one materialization to each of them (dagster#18123),
+    so the per-range figures go in `by_range` and the scalars (rows, dagster/row_count, anomalies) are totals over
+    the run's ranges."""
+    out: dict[str, dg.MetadataValue] = {
+        "ranges_in_run": dg.MetadataValue.int(len(by_range)),
+        "by_range": dg.MetadataValue.json(by_range),
+    }
+    for name in ("rows", "anomalies"):
+        if all(name in f for f in by_range.values()):
+            out[name] = dg.MetadataValue.int(sum(f[name] for f in by_range.values()))
+    if "rows" in out:
+        out["dagster/row_count"] = out["rows"]
+    return out

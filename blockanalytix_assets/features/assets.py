@@ -27,11 +27,12 @@ from blockanalytix_assets.index.spec import Part
 from blockanalytix_assets.index.trees import PROFILE_TREE
 from blockanalytix_assets.ingest.schema import read_token_transfers
 from blockanalytix_assets.metadata import seconds_since, table_metadata
-from blockanalytix_assets.partitions import block_ranges, partition_range
+from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges, partition_ranges, run_figures
 from blockanalytix_assets.ranges import BlockRange, range_keys
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
 from blockanalytix_assets.storage import Storage
 
+RangeMetadata = dict[str, dg.MetadataValue]
 ADDRESS_LABELS_KEY = "all"  # address_labels is not partitioned: stored at <root>/address_labels/all.parquet
 
 
@@ -72,7 +73,22 @@ def _window(
     return [store.read(asset, k, columns=columns) for k in keys], keys
 
 
-def _common(r: BlockRange, t0: float, table: pa.Table, path: str, preview: list[str]) -> dict[str, dg.MetadataValue]:
+def _per_range(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, compute: Callable[[BlockRange], RangeMetadata]
+) -> dg.MaterializeResult:
+    """compute() every range of the run in block order, each written as a run of it alone would write it; the last
+    range's metadata with the run's totals (over several ranges, RANGE_BATCHES: counts are totals, by_range has each
+    range's, first_block is the first range's; path, preview and lookback are the last range's)."""
+    t0, ranges, by_range = time.perf_counter(), partition_ranges(context, settings.range_size), {}
+    for r in ranges:
+        meta = compute(r)
+        by_range[r.key] = {"rows": meta["rows"].value}
+    meta |= run_figures(by_range)
+    meta |= {"first_block": dg.MetadataValue.int(ranges[0].first), "seconds": seconds_since(t0)}
+    return dg.MaterializeResult(metadata=meta)
+
+
+def _common(r: BlockRange, t0: float, table: pa.Table, path: str, preview: list[str]) -> RangeMetadata:
     """A range's feature table metadata: table_metadata plus the seconds it took."""
     return {**table_metadata(table, preview=preview, path=path, span=(r.first, r.last)), "seconds": seconds_since(t0)}
 
@@ -82,6 +98,7 @@ def _common(r: BlockRange, t0: float, table: pa.Table, path: str, preview: list[
     deps=[tn.CLEANED_TRANSACTIONS],
     code_version=FEATURE_SPEC_VERSION,
     partitions_def=block_ranges,
+    backfill_policy=RANGE_BATCHES,
     group_name="features",
     kinds={"parquet", "numpy"},
     automation_condition=dg.AutomationCondition.eager(),
@@ -94,17 +111,22 @@ def transaction_features_asset(
     storage: StorageResource,
     settings: PipelineSettings,
 ) -> dg.MaterializeResult:
-    """Compute transaction_features for the range from cleaned_transactions and its lookback."""
-    store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-    current = store.read(tn.CLEANED_TRANSACTIONS, r.key)
-    earlier, keys = _window(store, tn.CLEANED_TRANSACTIONS, r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
-    table = transaction_features(current, earlier)
-    path = store.write(tn.TRANSACTION_FEATURES, r.key, table)
-    meta = _common(r, t0, table, path, ["hash", *FEATURE_COLUMNS[:5]])
-    meta["lookback_partitions"] = dg.MetadataValue.json(keys)
-    meta["feature_spec_version"] = dg.MetadataValue.text(FEATURE_SPEC_VERSION)
-    meta["feature_columns"] = dg.MetadataValue.json(FEATURE_COLUMNS)
-    return dg.MaterializeResult(metadata=meta)
+    """Compute transaction_features for each range from cleaned_transactions and its lookback."""
+    store = storage.storage()
+
+    def compute(r: BlockRange) -> RangeMetadata:
+        t0 = time.perf_counter()
+        current = store.read(tn.CLEANED_TRANSACTIONS, r.key)
+        earlier, keys = _window(store, tn.CLEANED_TRANSACTIONS, r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
+        table = transaction_features(current, earlier)
+        path = store.write(tn.TRANSACTION_FEATURES, r.key, table)
+        meta = _common(r, t0, table, path, ["hash", *FEATURE_COLUMNS[:5]])
+        meta["lookback_partitions"] = dg.MetadataValue.json(keys)
+        meta["feature_spec_version"] = dg.MetadataValue.text(FEATURE_SPEC_VERSION)
+        meta["feature_columns"] = dg.MetadataValue.json(FEATURE_COLUMNS)
+        return meta
+
+    return _per_range(context, settings, compute)
 
 
 # A range's table and the metadata particular to it (added to _common's).
@@ -122,6 +144,7 @@ def lifetime_asset(
             deps=deps,
             code_version=ADDRESS_FEATURE_SPEC_VERSION,
             partitions_def=block_ranges,
+            backfill_policy=RANGE_BATCHES,
             group_name="features",
             kinds=kinds,
             automation_condition=dg.AutomationCondition.eager(),
@@ -130,10 +153,14 @@ def lifetime_asset(
         def _asset(
             context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
         ) -> dg.MaterializeResult:
-            store, r, t0 = storage.storage(), partition_range(context, settings.range_size), time.perf_counter()
-            table, extra = compute(store, r)
-            path = store.write(name, r.key, table)
-            return dg.MaterializeResult(metadata={**_common(r, t0, table, path, preview), **extra})
+            store = storage.storage()
+
+            def one(r: BlockRange) -> RangeMetadata:
+                t0 = time.perf_counter()
+                table, extra = compute(store, r)
+                return {**_common(r, t0, table, store.write(name, r.key, table), preview), **extra}
+
+            return _per_range(context, settings, one)
 
         return _asset
 

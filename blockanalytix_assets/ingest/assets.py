@@ -13,7 +13,7 @@ from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMi
 from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable
 from blockanalytix_assets.k8s_config import INGEST_K8S_CONFIG
 from blockanalytix_assets.metadata import schema_metadata, table_metadata
-from blockanalytix_assets.partitions import block_ranges, partition_ranges
+from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges, partition_ranges
 from blockanalytix_assets.ranges import BlockRange, PartitionKeyError
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
@@ -101,7 +101,7 @@ def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefi
         partitions_def=block_ranges,
         can_subset=True,
         pool="rpc",
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+        backfill_policy=RANGE_BATCHES,
         op_tags={"dagster-k8s/config": INGEST_K8S_CONFIG},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
     )

@@ -11,7 +11,7 @@ import pyarrow as pa
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.k8s_config import SCORING_K8S_CONFIG
 from blockanalytix_assets.ml.specs import LABELS_ASSET, model, model_assets
-from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges, run_figures
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.resources import MlflowResource, StorageResource
 from blockanalytix_assets.storage import Storage
@@ -80,19 +80,6 @@ def _range_figures(table: pa.Table) -> dict[str, int]:
     return out
 
 
-def _run_figures(by_range: dict[str, dict[str, int]]) -> dict[str, dg.MetadataValue]:
-    """Metadata of a run over several ranges: Dagster copies one materialization to each of them (dagster#18123),
-    so the per-range figures go in `by_range` and the scalars are totals over the run's ranges."""
-    out: dict[str, dg.MetadataValue] = {
-        "ranges_in_run": dg.MetadataValue.int(len(by_range)),
-        "by_range": dg.MetadataValue.json(by_range),
-    }
-    for name in ("rows", "anomalies"):
-        if all(name in f for f in by_range.values()):
-            out[name] = dg.MetadataValue.int(sum(f[name] for f in by_range.values()))
-    return out
-
-
 # Deps that are not per range: a new materialisation of them re-scores every range, so only a new data version
 # counts (the training assets report the champion version; address_labels a hash of its contents).
 MODEL_WIDE_DEPS = dg.AssetSelection.assets(*model_assets(), LABELS_ASSET)
@@ -135,7 +122,7 @@ def _scoring_op(*specs: dg.AssetSpec, can_subset: bool = False) -> Callable[[Cal
         partitions_def=block_ranges,
         can_subset=can_subset,
         op_tags=SCORING_TAGS,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),
+        backfill_policy=RANGE_BATCHES,
     )
 
 
@@ -181,7 +168,7 @@ def score_transactions_asset(
             by_range.setdefault(asset, {})[key] = _range_figures(tables[asset])
     for asset, (key, table, seconds) in done.items():
         meta = _scored(mlflow, [clf, ae], store, asset, key, table, seconds)
-        yield dg.MaterializeResult(asset_key=asset, metadata={**meta, **_run_figures(by_range[asset])})
+        yield dg.MaterializeResult(asset_key=asset, metadata={**meta, **run_figures(by_range[asset])})
 
 
 def _score_range(
@@ -232,4 +219,4 @@ def address_risk_scores(
         by_range[key] = _range_figures(table)
         context.log.info(f"{key}: scored {table.num_rows} addresses")
     meta = _scored(mlflow, [champ], store, tn.ADDRESS_RISK_SCORES, key, table, time.perf_counter() - t0)
-    return dg.MaterializeResult(metadata={**meta, **_run_figures(by_range)})
+    return dg.MaterializeResult(metadata={**meta, **run_figures(by_range)})

@@ -9,7 +9,7 @@ from pydantic import Field
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.metadata import seconds_since
 from blockanalytix_assets.ml import range_drift
-from blockanalytix_assets.partitions import block_ranges
+from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.reports import data, drift_figures, html, overview_figures, png, summary, tracking
 from blockanalytix_assets.resources import MlflowResource, StorageResource
@@ -52,7 +52,7 @@ def _file_metadata(location: str) -> dict[str, dg.MetadataValue]:
     group_name="reports",
     kinds={"plotly", "html"},
     automation_condition=AC.eager(),
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=10),  # one process start per 10 reports
+    backfill_policy=RANGE_BATCHES,  # one process start per 10 reports
     description="Self-contained plotly HTML report of one range: scores, top anomalies, clusters, activity.",
 )
 def anomaly_report(

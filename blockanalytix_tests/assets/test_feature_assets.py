@@ -192,3 +192,45 @@ def test_features_of_recorded_devnet_ranges(replay_rpc, tmp_path):
     sent = Counter(r["from_address"] for r in rows if not r["is_contract_creation"])
     both = set(cleaned.column("from_address").to_pylist()) & earlier
     assert both and all(addr[a]["sent_tnx"] == sent[a] for a in both)
+
+
+def test_one_run_over_both_ranges_writes_what_two_runs_write(tmp_path):
+    """A catch-up or backfill run (RANGE_BATCHES) computes the ranges in block order, each as its own run would,
+    with every check recorded per range and the per-range figures in by_range."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from blockanalytix_assets.features import checks as feature_checks
+    from blockanalytix_assets.transform import checks as transform_checks
+
+    checks = dg.load_asset_checks_from_modules([transform_checks, feature_checks])
+    assets = [cleaned_transactions, transaction_features_asset, address_activity_asset, address_features_asset]
+    roots = {name: str(tmp_path / name) for name in ("batched", "per_range")}
+    results = {}
+    for name, root in roots.items():
+        _write_raw(root)
+        instance = dg.DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("block_ranges", KEYS)
+        if name == "per_range":
+            for key in KEYS:
+                assert dg.materialize(
+                    [*assets, *checks], partition_key=key, instance=instance, resources=_resources(root)
+                ).success
+            continue
+        tags = {ASSET_PARTITION_RANGE_START_TAG: KEYS[0], ASSET_PARTITION_RANGE_END_TAG: KEYS[1]}
+        results[name] = dg.materialize([*assets, *checks], tags=tags, instance=instance, resources=_resources(root))
+        assert results[name].success
+    for asset in ("cleaned_transactions", "quarantined_transactions", "transaction_features", "address_activity",
+                  "address_features"):  # fmt: skip
+        for key in KEYS:
+            batched = (tmp_path / "batched" / asset / f"{key}.parquet").read_bytes()
+            assert batched == (tmp_path / "per_range" / asset / f"{key}.parquet").read_bytes(), (asset, key)
+    result = results["batched"]
+    evaluations = {(e.check_name, e.partition): e.passed for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {(c.check_key.name, k) for c in checks for k in KEYS}
+    assert evaluations[("address_features_history_complete", KEYS[1])]
+    meta = result.asset_materializations_for_node("cleaned_transactions")[0].metadata
+    assert meta["ranges_in_run"].value == 2 and meta["rows"].value == 4
+    assert meta["by_range"].value == {k: {"rows": 2, "raw_rows": 2} for k in KEYS}
+    assert (meta["first_block"].value, meta["last_block"].value) == (0, 199)
+    meta = result.asset_materializations_for_node("transaction_features")[0].metadata
+    assert meta["by_range"].value == {k: {"rows": 2} for k in KEYS} and meta["lookback_partitions"].value == [KEYS[0]]
