@@ -72,7 +72,13 @@ def build_definitions(
             *training_assets(models),
         ],
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
-        jobs=[ingest_jobs.ingest_job, ingest_jobs.raw_checks_job, ops_jobs.repair_job, training_job],
+        jobs=[
+            ingest_jobs.ingest_job,
+            ingest_jobs.catch_up_job,
+            ingest_jobs.raw_checks_job,
+            ops_jobs.repair_job,
+            training_job,
+        ],
         schedules=[ops_schedules.nightly_repair_schedule, ops_schedules.build_retrain_schedule(training_job)],
         sensors=[
             ingest_sensors.chain_head_sensor,

@@ -79,3 +79,17 @@ def range_keys(first_key: str, last_key: str) -> list[str]:
     """Every key from first_key to last_key inclusive, in steps of first_key's range size."""
     a, b = parse_key(first_key), parse_key(last_key)
     return [format_key(f, f + a.size - 1) for f in range(a.first, b.first + 1, a.size)]
+
+
+def consecutive_batches(keys: list[str], size: int) -> list[list[str]]:
+    """Keys in block order cut into batches of at most size adjacent ranges (a gap starts a new batch)."""
+    if size <= 0:
+        raise ValueError("size must be positive")
+    batches: list[list[str]] = []
+    for key in sorted(keys, key=parse_key):
+        last = batches[-1][-1] if batches else None
+        if last is not None and len(batches[-1]) < size and parse_key(last).last + 1 == parse_key(key).first:
+            batches[-1].append(key)
+        else:
+            batches.append([key])
+    return batches

@@ -116,6 +116,22 @@ class PipelineSettings(dg.ConfigurableResource):
     confirmations: int = Field(description="Blocks behind head before a range is final.")
     home: str = Field(description="Folder for devnet state, MLflow data and reports (BLOCKANALYTIX_HOME).")
     start_block: int = Field(default=0, description="First block to register (BLOCKANALYTIX_START_BLOCK).")
+    ingest_ranges_per_run: int = Field(
+        default=1,
+        ge=1,
+        description="New ranges chain_head_sensor puts in one run (BLOCKANALYTIX_INGEST_RANGES_PER_RUN): 1 is a run "
+        "per range; more makes a catch-up catch_up_job runs that also compute the ranges' per-range features.",
+    )
+
+
+def _pipeline_settings(s: Settings) -> PipelineSettings:
+    return PipelineSettings(
+        range_size=s.range_size,
+        confirmations=s.confirmations,
+        home=str(s.home),
+        start_block=s.start_block,
+        ingest_ranges_per_run=s.ingest_ranges_per_run,
+    )
 
 
 def _rpc_url(s: Settings) -> str | dg.EnvVar:
@@ -130,9 +146,7 @@ def local_resources() -> dict[str, object]:
         "rpc": RpcResource(url=_rpc_url(s), chain_id=s.chain_id, traces=s.traces),
         "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
         "mlflow": MlflowResource(tracking_uri=s.tracking_uri),
-        "settings": PipelineSettings(
-            range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block
-        ),
+        "settings": _pipeline_settings(s),
     }
 
 
@@ -143,7 +157,5 @@ def k8s_resources() -> dict[str, object]:
         "rpc": RpcResource(url=dg.EnvVar("BLOCKANALYTIX_RPC_URL"), chain_id=s.chain_id, traces=s.traces),
         "storage": StorageResource(root=s.storage, s3_endpoint_url=s.aws_endpoint_url),
         "mlflow": MlflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
-        "settings": PipelineSettings(
-            range_size=s.range_size, confirmations=s.confirmations, home=str(s.home), start_block=s.start_block
-        ),
+        "settings": _pipeline_settings(s),
     }

@@ -26,6 +26,13 @@ def _int_env(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not an integer; set it to a whole number, e.g. {name}={default}") from None
 
 
+def _positive_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
 def _str_env(name: str) -> str | None:
     """The variable's value, None when unset or blank."""
     return (os.environ.get(name) or "").strip() or None
@@ -44,6 +51,7 @@ class Settings:
     deployment: str
     start_block: int = 0
     api_memory_limit: str = "512MB"
+    ingest_ranges_per_run: int = 1  # adjacent new ranges chain_head_sensor puts in one (catch-up) run
     mlflow_tracking_uri: str | None = None  # None: the pipeline uses DEFAULT_MLFLOW_TRACKING_URI
     aws_endpoint_url: str | None = None  # None: AWS itself
     aws_region: str = DEFAULT_AWS_REGION
@@ -64,9 +72,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        range_size = _int_env("BLOCKANALYTIX_RANGE_SIZE", 1000)
-        if range_size <= 0:
-            raise ValueError(f"BLOCKANALYTIX_RANGE_SIZE must be positive, got {range_size}")
+        range_size = _positive_env("BLOCKANALYTIX_RANGE_SIZE", 1000)
         confirmations = _int_env("BLOCKANALYTIX_CONFIRMATIONS", 64)
         if confirmations < 0:
             raise ValueError(f"BLOCKANALYTIX_CONFIRMATIONS must be >= 0, got {confirmations}")
@@ -86,6 +92,7 @@ class Settings:
             deployment=deployment,
             start_block=_int_env("BLOCKANALYTIX_START_BLOCK", 0),
             api_memory_limit=os.environ.get("BLOCKANALYTIX_API_MEMORY_LIMIT", "").strip() or "512MB",
+            ingest_ranges_per_run=_positive_env("BLOCKANALYTIX_INGEST_RANGES_PER_RUN", 1),
             mlflow_tracking_uri=_str_env("MLFLOW_TRACKING_URI"),
             aws_endpoint_url=_str_env("AWS_ENDPOINT_URL"),
             aws_region=_str_env("AWS_REGION") or DEFAULT_AWS_REGION,

@@ -31,7 +31,7 @@ EXPECTED_ASSETS = {
 TRAINING = {"anomaly_classifier", "transaction_autoencoder", "address_risk_model", "activity_forecaster"}
 INDEXES = {"address_profiles", "transaction_index"}  # unpartitioned run trees folded forward as ranges land
 PER_RANGE = EXPECTED_ASSETS - {"address_labels", "overview_report"} - TRAINING - INDEXES
-EXPECTED_JOBS = {"ingest_job", "raw_checks_job", "repair_job", "training_job"}
+EXPECTED_JOBS = {"ingest_job", "catch_up_job", "raw_checks_job", "repair_job", "training_job"}
 EXPECTED_SCHEDULES = {"nightly_repair_schedule", "daily_retrain_schedule"}
 EXPECTED_SENSORS = {
     "chain_head_sensor",
@@ -194,3 +194,22 @@ def test_model_code_versions_follow_their_specs():
     for spec in MODELS:
         assert graph.get(dg.AssetKey(spec.asset)).code_version == spec.code_version
     assert {spec.asset for spec in MODELS} == TRAINING
+
+
+def test_catch_up_job_computes_exactly_the_per_range_assets_and_they_batch_alike():
+    from blockanalytix_assets.ingest.jobs import PER_RANGE_FEATURES
+    from blockanalytix_assets.ingest.tables import RAW_ASSETS
+    from blockanalytix_assets.operations.jobs import per_range_assets
+
+    defs = build_definitions("local")
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in per_range_assets(graph)} - set(RAW_ASSETS) == set(PER_RANGE_FEATURES)
+
+    def job_assets(name: str) -> set[str]:
+        return {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.executable_asset_keys}
+
+    assert job_assets("catch_up_job") == job_assets("ingest_job") | set(PER_RANGE_FEATURES)
+    # One policy for every per-range asset: a backfill of several ranges then runs 10 of them to a process.
+    for key in PER_RANGE:
+        policy = graph.get(dg.AssetKey(key)).backfill_policy
+        assert policy is not None and policy.max_partitions_per_run == 10, key

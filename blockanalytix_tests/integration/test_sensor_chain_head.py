@@ -7,28 +7,35 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from blockanalytix_assets.ingest.assets import raw_ingest
-from blockanalytix_assets.ingest.jobs import ingest_job
+from blockanalytix_assets.features import assets as feature_assets
+from blockanalytix_assets.ingest import assets as ingest_assets
+from blockanalytix_assets.ingest.jobs import catch_up_job, ingest_job
 from blockanalytix_assets.ingest.sensors import chain_head_sensor
 from blockanalytix_assets.partitions import block_ranges
 from blockanalytix_assets.ranges import complete_ranges
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+from blockanalytix_assets.transform import assets as transform_assets
 
 pytestmark = pytest.mark.integration
 
 RANGE = 50
 
 
-def _evaluate(devnet, instance: dg.DagsterInstance, home: Path, confirmations: int):
+def _evaluate(devnet, instance: dg.DagsterInstance, home: Path, confirmations: int, per_run: int = 1):
     """One tick, with the partition requests applied to the instance as the sensor daemon does."""
-    resources = {
-        "rpc": RpcResource(url=devnet.url, chain_id=devnet.chain_id),
-        "settings": PipelineSettings(range_size=RANGE, confirmations=confirmations, home=str(home)),
-    }
+    settings = PipelineSettings(
+        range_size=RANGE, confirmations=confirmations, home=str(home), ingest_ranges_per_run=per_run
+    )
+    resources = {"rpc": RpcResource(url=devnet.url, chain_id=devnet.chain_id), "settings": settings}
     job_resources = {**resources, "storage": StorageResource(root=str(home))}
-    # As in the sensor daemon: definitions to resolve the partitioned run requests against ingest_job, and
+    # As in the sensor daemon: definitions to resolve the partitioned run requests against the jobs, and
     # the instance as the store the new dynamic partitions are validated against.
-    defs = dg.Definitions(assets=[raw_ingest], jobs=[ingest_job], sensors=[chain_head_sensor], resources=job_resources)
+    defs = dg.Definitions(
+        assets=dg.load_assets_from_modules([ingest_assets, transform_assets, feature_assets]),
+        jobs=[ingest_job, catch_up_job],
+        sensors=[chain_head_sensor],
+        resources=job_resources,
+    )
     with (
         dg.build_sensor_context(
             instance=instance, instance_ref=instance.get_ref(), resources=resources, definitions=defs
@@ -63,13 +70,31 @@ def test_first_tick_adds_complete_ranges_then_skips(devnet, instance, tmp_path: 
     assert instance.get_dynamic_partitions(block_ranges.name) == expected
     assert [r.partition_key for r in first.run_requests] == expected
     assert {r.run_key for r in first.run_requests} == {f"ingest-{k}" for k in expected}
-    assert {r.job_name for r in first.run_requests} <= {None, "ingest_job"}
+    assert {r.job_name for r in first.run_requests} == {"ingest_job"}
     assert [r.tags["dagster/partition"] for r in first.run_requests] == expected
     # Head unchanged: nothing new to register or run.
     second = _evaluate(devnet, instance, tmp_path, confirmations=0)
     assert not second.run_requests
     assert str(head) in second.skip_message
     assert instance.get_dynamic_partitions(block_ranges.name) == expected
+
+
+def test_a_catch_up_batches_adjacent_ranges_into_runs_that_compute_their_features(devnet, instance, tmp_path):
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    expected = [r.key for r in complete_ranges(_head(devnet), 0, RANGE)]
+    data = _evaluate(devnet, instance, tmp_path, confirmations=0, per_run=4)
+    assert instance.get_dynamic_partitions(block_ranges.name) == expected
+    batches = [expected[i : i + 4] for i in range(0, len(expected), 4)]
+    assert len(data.run_requests) == len(batches) >= 2
+    for request, batch in zip(data.run_requests, batches, strict=True):
+        if len(batch) == 1:  # a lone range stays an ingest_job run; automation computes its features
+            assert (request.job_name, request.partition_key) == ("ingest_job", batch[0])
+            continue
+        assert request.job_name == "catch_up_job" and request.partition_key is None
+        assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == batch[0]
+        assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == batch[-1]
+        assert request.run_key == f"ingest-{batch[0]}..{batch[-1]}"
 
 
 def test_confirmations_hold_back_recent_ranges(devnet, instance, tmp_path: Path) -> None:

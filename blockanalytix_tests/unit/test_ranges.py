@@ -7,6 +7,7 @@ from blockanalytix_assets.ranges import (
     BlockRange,
     PartitionKeyError,
     complete_ranges,
+    consecutive_batches,
     format_key,
     parse_key,
     previous_key,
@@ -53,6 +54,20 @@ def test_complete_ranges_respect_confirmations():
 def test_previous_key():
     assert previous_key("000000100-000000199") == "000000000-000000099"
     assert previous_key("000000000-000000099") is None
+
+
+def test_consecutive_batches_cut_at_the_size_and_at_gaps():
+    keys = [format_key(f, f + 99) for f in (500, 0, 100, 200, 300, 700, 800)]  # unsorted; 400 and 600 missing
+    assert consecutive_batches(keys, 2) == [
+        [format_key(0, 99), format_key(100, 199)],
+        [format_key(200, 299), format_key(300, 399)],
+        [format_key(500, 599)],
+        [format_key(700, 799), format_key(800, 899)],
+    ]
+    assert consecutive_batches(keys, 1) == [[k] for k in sorted(keys)]
+    assert consecutive_batches([], 10) == []
+    with pytest.raises(ValueError):
+        consecutive_batches(keys, 0)
 
 
 def test_keys_for_blocks_cover_the_span():
