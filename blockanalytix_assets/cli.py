@@ -1,4 +1,4 @@
-"""The `blockanalytix` command line: devnet, ranges, backfill, evaluate-accounts, serve."""
+"""The `blockanalytix` command line: devnet, ranges, backfill, materialize, consistency, evaluate-accounts, serve."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ LAZY_COMMANDS = {
     ),
     "serve": ("blockanalytix_assets.api.cli", "serve_command", "Serve the read-only analytics API."),
     "backfill": ("blockanalytix_assets.operations.cli", "backfill_command", "Launch a Dagster backfill of blocks."),
+    "materialize": (
+        "blockanalytix_assets.operations.cli",
+        "materialize_command",
+        "Materialize assets over every registered range in one run, in this process.",
+    ),
     "consistency": (
         "blockanalytix_assets.operations.cli",
         "consistency_command",

@@ -1,4 +1,4 @@
-"""`blockanalytix backfill --from-block A --to-block B`: a real Dagster backfill from the command line."""
+"""`blockanalytix backfill`, `materialize` and `consistency`: Dagster runs and checks from the command line."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import click
 
 from blockanalytix_assets.operations.consistency import Views, problems, range_count
 
+# What the model steps import first (Keras, TensorFlow, MLflow, scikit-learn): `materialize --after` imports them
+# while it waits.
+WARM_MODULES = ("blockanalytix_assets.ml.training", "blockanalytix_assets.ml.scoring")
+
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 
 @click.command("backfill")
@@ -32,6 +37,85 @@ def backfill_command(from_block: int, to_block: int) -> None:
     instance = dg.DagsterInstance.get()
     backfill_id = launch_backfill(instance, defs.resolve_asset_graph(), keys, title="cli backfill")
     click.echo(json.dumps({"backfill_id": backfill_id, "ranges": len(keys), "first": keys[0], "last": keys[-1]}))
+
+
+@click.command("materialize")
+@click.option("--select", required=True, help="Comma-separated asset keys (partitioned ones or not).")
+@click.option("--after", default="", help="Comma-separated assets: first wait until each has every range.")
+@click.option("--ranges", "min_ranges", type=int, default=1, show_default=True, help="Wait for this many ranges.")
+@click.option("--timeout", type=float, default=900.0, show_default=True, help="Seconds --after may wait.")
+def materialize_command(select: str, after: str, min_ranges: int, timeout: float) -> None:
+    """One run, in this process, of the selected assets over every registered range.
+
+    Unlike `dagster asset materialize --partition-range` it takes assets whose backfill policy is not single_run
+    and mixes them with unpartitioned ones: `make demo` trains the models and then scores, reports and renders
+    the overview in the same run, instead of waiting for automation and the backfill daemon. With --after it
+    starts early: it imports the model stack while the inputs land, then runs. The JSON line goes to stdout, the
+    run's log (and Keras' and MLflow's progress) to stderr."""
+    import contextlib
+    import os
+    import sys
+
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from blockanalytix_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    selection, inputs = _asset_keys(graph, select, "--select"), _asset_keys(graph, after, "--after")
+    instance = dg.DagsterInstance.get()
+    warm = any(graph.get(k).group_name == "ml" for k in selection)  # the model stack: worth importing early
+    keys = _wait_for_inputs(instance, inputs, min_ranges, timeout, warm) if inputs else _ranges(instance)
+    if not keys:
+        raise click.ClickException("no registered block ranges: run `blockanalytix ranges sync` first")
+    tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    # The implicit asset job (__ASSET_JOB) of the `defs` module, as `dagster asset materialize -m` reconstructs it.
+    repo = ReconstructableRepository.for_module("blockanalytix_assets.definitions", "defs", os.getcwd())
+    job = repo.get_reconstructable_job(defs.resolve_implicit_global_asset_job_def().name)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = dg.execute_job(job, instance, asset_selection=selection, tags=tags)
+    if not result.success:
+        raise click.ClickException(f"run {result.run_id} failed")
+    click.echo(json.dumps({"run_id": result.run_id, "ranges": len(keys), "first": keys[0], "last": keys[-1]}))
+
+
+def _asset_keys(graph: AssetGraph, csv: str, option: str) -> list[AssetKey]:
+    import dagster as dg
+
+    keys = [dg.AssetKey.from_user_string(k.strip()) for k in csv.split(",") if k.strip()]
+    unknown = [k.to_user_string() for k in keys if not graph.has(k)]
+    if unknown:
+        raise click.BadParameter(f"no such asset: {', '.join(unknown)}", param_hint=option)
+    return keys
+
+
+def _ranges(instance: DagsterInstance) -> list[str]:
+    """Registered ranges in registration order: the order a partition range resolves over."""
+    from blockanalytix_assets.partitions import BLOCK_RANGES
+
+    return list(instance.get_dynamic_partitions(BLOCK_RANGES))
+
+
+def _wait_for_inputs(
+    instance: DagsterInstance, assets: list[AssetKey], min_ranges: int, timeout: float, warm: bool
+) -> list[str]:
+    """Poll until min_ranges are registered and every asset has each of them (with warm, import the model stack
+    first: Keras and TensorFlow take ~10 s that the run then does not wait for)."""
+    import importlib
+    import time
+
+    for module in WARM_MODULES if warm else ():
+        importlib.import_module(module)
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = _ranges(instance)
+        missing = {a.to_user_string(): len(set(keys) - instance.get_materialized_partitions(a)) for a in assets}
+        if len(keys) >= min_ranges and not any(missing.values()):
+            return keys
+        if time.monotonic() >= deadline:
+            raise click.ClickException(f"timed out waiting for {missing} ({len(keys)}/{min_ranges} ranges)")
+        time.sleep(2)
 
 
 @click.command("consistency")

@@ -80,3 +80,34 @@ def test_ranges_sync_against_the_wrong_chain_fails_clearly(cli_env: dict[str, st
     ok = _cli(cli_env, "ranges", "sync")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["added"] == (devnet.head + 1) // 100
+
+
+def test_materialize_runs_every_range_and_an_unpartitioned_asset_in_one_run(cli_env: dict[str, str], devnet) -> None:
+    """`blockanalytix materialize` (the demo's first fill): one run over all registered ranges, in the CLI process."""
+    assert _cli(cli_env, "ranges", "sync").returncode == 0
+    select = ",".join([*RAW_ASSETS, "cleaned_transactions", "quarantined_transactions", "transaction_index"])
+    proc = _cli(cli_env, "materialize", "--select", select)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)  # one JSON line; the run's log goes to stderr
+    keys = [format_key(f, f + 99) for f in range(0, devnet.head + 1 - 99, 100)]
+    assert (out["ranges"], out["first"], out["last"]) == (len(keys), keys[0], keys[-1])
+    with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        (run,) = instance.get_runs()
+        assert run.run_id == out["run_id"] and run.tags["dagster/asset_partition_range_end"] == keys[-1]
+        for name in [*RAW_ASSETS, "cleaned_transactions"]:
+            assert instance.get_materialized_partitions(dg.AssetKey(name)) == set(keys), name
+        assert instance.get_latest_materialization_event(dg.AssetKey("transaction_index")).run_id == run.run_id
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("cleaned_transactions"), "cleaned_transactions_hash_unique"), limit=100
+        )
+        assert sorted(c.partition for c in checks) == keys and {c.status.value for c in checks} == {"SUCCEEDED"}
+
+
+def test_materialize_names_an_unknown_asset_and_times_out_clearly(cli_env: dict[str, str]) -> None:
+    proc = _cli(cli_env, "materialize", "--select", "raw_blocks,no_such_asset")
+    assert proc.returncode == 2 and "no such asset: no_such_asset" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _cli(cli_env, "materialize", "--select", "transaction_index", "--after", "cleaned_transactions",
+                "--ranges", "2", "--timeout", "1")  # fmt: skip
+    assert proc.returncode == 1 and "timed out waiting for {'cleaned_transactions': 0} (0/2 ranges)" in proc.stderr
+    with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        assert list(instance.get_runs()) == []
