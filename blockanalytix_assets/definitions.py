@@ -32,16 +32,20 @@ ASSET_MODULES = [transform_assets, feature_assets, index_assets, ml_assets, repo
 CHECK_MODULES = [ingest_checks, transform_checks, feature_checks, ml_checks]
 
 
-# Dagster's implicit automation sensor starts STOPPED; ours runs from the start so the graph fills itself.
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "blockanalytix_automation_sensor",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
-    # Several partitions of one asset (all ranges after a promotion) become one backfill, cut by BackfillPolicy.
-    emit_backfills=True,
-    description="Evaluates every asset's automation condition: downstream ranges follow raw ingest.",
-)
+def automation_sensor(interval_s: int = 15) -> dg.AutomationConditionSensorDefinition:
+    """Dagster's implicit automation sensor starts STOPPED; ours runs from the start so the graph fills itself.
+
+    interval_s (BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS) is the wait between evaluations: each stage of a fill
+    waits for one, so the demo shortens it."""
+    return dg.AutomationConditionSensorDefinition(
+        "blockanalytix_automation_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=interval_s,
+        # Several partitions of one asset (all ranges after a promotion) become one backfill, cut by BackfillPolicy.
+        emit_backfills=True,
+        description="Evaluates every asset's automation condition: downstream ranges follow raw ingest.",
+    )
 
 
 def _executor(deployment: str) -> dg.ExecutorDefinition:
@@ -63,7 +67,8 @@ def build_definitions(
     from which each training asset, its place in training_job and in champion_alias_sensor derive. Tests pass
     either with an extra entry.
     """
-    deployment = deployment or Settings.from_env().deployment
+    settings = Settings.from_env()
+    deployment = deployment or settings.deployment
     training_job = ops_schedules.build_training_job(models)
     return dg.Definitions(
         assets=[
@@ -84,7 +89,7 @@ def build_definitions(
             ingest_sensors.chain_head_sensor,
             ops_sensors.run_failure_alert_sensor,
             ml_sensors.champion_sensor(models),
-            automation_sensor,
+            automation_sensor(settings.automation_interval_s),
         ],
         resources=k8s_resources() if deployment == "k8s" else local_resources(),
         executor=_executor(deployment),

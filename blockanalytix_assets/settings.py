@@ -33,6 +33,17 @@ def _positive_env(name: str, default: int) -> int:
     return value
 
 
+def _bool_env(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r} is not a boolean; set it to 1 or 0")
+
+
 def _str_env(name: str) -> str | None:
     """The variable's value, None when unset or blank."""
     return (os.environ.get(name) or "").strip() or None
@@ -52,6 +63,8 @@ class Settings:
     start_block: int = 0
     api_memory_limit: str = "512MB"
     ingest_ranges_per_run: int = 1  # adjacent new ranges chain_head_sensor puts in one (catch-up) run
+    automation_interval_s: int = 15  # between evaluations of blockanalytix_automation_sensor
+    report_png: bool = True  # the report assets' default: PNG copies of the figures too
     mlflow_tracking_uri: str | None = None  # None: the pipeline uses DEFAULT_MLFLOW_TRACKING_URI
     aws_endpoint_url: str | None = None  # None: AWS itself
     aws_region: str = DEFAULT_AWS_REGION
@@ -93,6 +106,8 @@ class Settings:
             start_block=_int_env("BLOCKANALYTIX_START_BLOCK", 0),
             api_memory_limit=os.environ.get("BLOCKANALYTIX_API_MEMORY_LIMIT", "").strip() or "512MB",
             ingest_ranges_per_run=_positive_env("BLOCKANALYTIX_INGEST_RANGES_PER_RUN", 1),
+            automation_interval_s=_positive_env("BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS", 15),
+            report_png=_bool_env("BLOCKANALYTIX_REPORT_PNG", True),
             mlflow_tracking_uri=_str_env("MLFLOW_TRACKING_URI"),
             aws_endpoint_url=_str_env("AWS_ENDPOINT_URL"),
             aws_region=_str_env("AWS_REGION") or DEFAULT_AWS_REGION,

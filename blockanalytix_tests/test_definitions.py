@@ -213,3 +213,17 @@ def test_catch_up_job_computes_exactly_the_per_range_assets_and_they_batch_alike
     for key in PER_RANGE:
         policy = graph.get(dg.AssetKey(key)).backfill_policy
         assert policy is not None and policy.max_partitions_per_run == 10, key
+
+
+def test_automation_interval_comes_from_the_env(monkeypatch):
+    def interval() -> int:
+        repo = build_definitions("local").get_repository_def()
+        return repo.get_sensor_def("blockanalytix_automation_sensor").minimum_interval_seconds
+
+    monkeypatch.delenv("BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS", raising=False)
+    assert interval() == 15
+    monkeypatch.setenv("BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS", "5")
+    assert interval() == 5
+    monkeypatch.setenv("BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS", "0")
+    with pytest.raises(ValueError, match="BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS must be positive"):
+        build_definitions("local")

@@ -13,6 +13,7 @@ from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges
 from blockanalytix_assets.preview import markdown_preview
 from blockanalytix_assets.reports import data, drift_figures, html, overview_figures, png, summary, tracking
 from blockanalytix_assets.resources import MlflowResource, StorageResource
+from blockanalytix_assets.settings import Settings
 from blockanalytix_assets.storage import Storage
 
 TOP_COLUMNS = ["rank", "anomaly_score", "hash", "from_address", "to_address", "value_eth", "reasons", "label"]
@@ -24,7 +25,11 @@ OVERVIEW_CONDITION = AC.eager().without(~AC.any_deps_missing()).without(AC.in_la
 class ReportConfig(dg.Config):
     """Per-run options of the report assets."""
 
-    png: bool = Field(default=True, description="Also export each figure as PNG via kaleido (needs chromium).")
+    png: bool = Field(
+        default=Settings.from_env().report_png,
+        description="Also export each figure as PNG via kaleido (needs chromium); the default comes from "
+        "BLOCKANALYTIX_REPORT_PNG (on; the demo turns it off: a browser start and ~0.5 s a figure).",
+    )
 
 
 def _export_pngs(

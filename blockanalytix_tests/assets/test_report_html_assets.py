@@ -128,3 +128,15 @@ def test_one_run_renders_several_ranges_with_their_own_figures(setup):
     assert meta["ranges_in_run"].value == len(ds.keys) >= 2
     assert {k: v["rows"] for k, v in meta["by_range"].value.items()} == {k: ds.scores[k].num_rows for k in ds.keys}
     assert all((Path(ds.root) / "reports" / "anomaly_report" / f"{k}.html").exists() for k in ds.keys)
+
+
+def test_png_default_follows_blockanalytix_report_png() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from blockanalytix_assets.reports.assets import ReportConfig; print(ReportConfig().png)"
+    for value, expected in (("0", "False"), ("1", "True")):
+        env = {**os.environ, "BLOCKANALYTIX_REPORT_PNG": value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected

@@ -80,3 +80,23 @@ def test_duckdb_secret_from_settings(monkeypatch: pytest.MonkeyPatch):
     sql = s3_secret_sql()
     assert "KEY_ID 'AKIAEXAMPLE'" in sql and "SECRET 'it''s'" in sql
     assert "ENDPOINT 'minio:9000'" in sql and "USE_SSL false" in sql and "SESSION_TOKEN" not in sql
+
+
+def test_pipeline_knobs_parse_and_refuse_nonsense(monkeypatch: pytest.MonkeyPatch):
+    for name in ("BLOCKANALYTIX_INGEST_RANGES_PER_RUN", "BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("BLOCKANALYTIX_REPORT_PNG", raising=False)
+    s = Settings.from_env()
+    assert (s.ingest_ranges_per_run, s.automation_interval_s, s.report_png) == (1, 15, True)
+    monkeypatch.setenv("BLOCKANALYTIX_INGEST_RANGES_PER_RUN", "10")
+    monkeypatch.setenv("BLOCKANALYTIX_AUTOMATION_INTERVAL_SECONDS", "5")
+    monkeypatch.setenv("BLOCKANALYTIX_REPORT_PNG", "0")
+    s = Settings.from_env()
+    assert (s.ingest_ranges_per_run, s.automation_interval_s, s.report_png) == (10, 5, False)
+    monkeypatch.setenv("BLOCKANALYTIX_REPORT_PNG", "maybe")
+    with pytest.raises(ValueError, match="BLOCKANALYTIX_REPORT_PNG='maybe' is not a boolean"):
+        Settings.from_env()
+    monkeypatch.setenv("BLOCKANALYTIX_REPORT_PNG", "1")
+    monkeypatch.setenv("BLOCKANALYTIX_INGEST_RANGES_PER_RUN", "0")
+    with pytest.raises(ValueError, match="BLOCKANALYTIX_INGEST_RANGES_PER_RUN must be positive, got 0"):
+        Settings.from_env()
