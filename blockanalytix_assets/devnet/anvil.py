@@ -137,6 +137,8 @@ class Anvil:
 
     def start(self, timeout: float = 60.0, detach: bool = False) -> Anvil:
         """Start anvil and wait until it answers; detach=True puts it in its own session (outlives us)."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError(f"anvil already runs on {self.url} (pid {self.proc.pid}): stop it before starting again")
         if self.load_state and not self.load_state.is_file():
             raise FileNotFoundError(f"state file {self.load_state} does not exist")
         log = None

@@ -41,8 +41,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 @starts_processes
 def chain():
-    with Anvil() as node:
-        node.start()
+    with Anvil() as node:  # started by the with
         build(node.url)
         rpc = DevnetRpc(node.url)
         while int(rpc.call("eth_blockNumber"), 16) < LAST:

@@ -25,9 +25,10 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
 
 
 def _demo_commands() -> list[list[str]]:
-    """The service command lines of deployment/demo.sh (continuations joined), tokenised."""
+    """The service command lines of deployment/demo.sh (`launch NAME PORT CMD...`, continuations joined)."""
     text = (DEPLOY / "demo.sh").read_text().replace("\\\n", " ")
-    return [shlex.split(line, comments=True) for line in text.splitlines() if re.match(r"\s*start \w+ ", line)]
+    found = re.findall(r"\blaunch (\w+ \d+ [^;}\n]+)", text)
+    return [["launch", *shlex.split(cmd, comments=True)] for cmd in found]
 
 
 def _host_of(argv: list[str]) -> str | None:

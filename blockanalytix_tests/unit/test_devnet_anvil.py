@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -63,3 +64,14 @@ def test_stop_pid_checks_the_name_and_stops(tmp_path):
     assert read_pid_file(path) is None
     write_pid_file(path, {"pid": os.getpid()})
     assert read_pid_file(path) == {"pid": os.getpid()}
+
+
+def test_a_second_start_refuses_instead_of_leaking_the_first():
+    node = Anvil()
+    node.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(RuntimeError, match="already runs"):
+            node.start()
+    finally:
+        node.proc.kill()
+        node.proc.wait()
