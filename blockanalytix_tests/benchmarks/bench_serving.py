@@ -156,24 +156,21 @@ def verdict(fig: dict, update: dict) -> dict:
 
 
 def bench(n: int, tx_per_range: int = 10_000, keep: str | None = None, workers: int | None = None,
-          requests: int = 200, concurrency: tuple[int, int] = (20, 50), api: bool = True) -> dict:  # fmt: skip
-    """Build a store of n ranges, measure it, and return the figures of this N (without the API's: only updates)."""
+          requests: int = 200, concurrency: tuple[int, int] = (20, 50)) -> dict:  # fmt: skip
+    """Build a store of n ranges, measure it, and return the figures of this N."""
     root = keep or tempfile.mkdtemp(prefix=f"bench_serving_{n}_")
     if os.path.exists(root) and os.listdir(root):
         raise SystemExit(f"{root} is not empty: pass a new or empty --keep folder")
     try:
         fig = build_store(root, n, WorldSpec(tx_per_range=tx_per_range), workers)
         fig["disk_mb"] = disk_sizes(root)
-        if api:
-            fig["api"] = measure_api(root, fig["lookups"], requests, *concurrency)
+        fig["api"] = measure_api(root, fig["lookups"], requests, *concurrency)
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    fig["harness_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    if not api:
-        return fig
     fig["checks"] = verdict(fig, fig["updates"][str(n)])
     fig["meets_targets"] = all(fig["checks"].values())
+    fig["harness_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return fig
 
 
@@ -197,10 +194,8 @@ def headline(by_ranges: dict) -> dict:
 
 def write_results(by_ranges: dict, merge: bool) -> dict:
     """Write results/serving.json (merging with the N already there when asked); returns the document."""
-    if merge and RESULTS.exists():  # an updates-only figure keeps the API figures stored for its N
-        old = json.loads(RESULTS.read_text()).get("by_ranges", {})
-        by_ranges = old | {n: (old.get(n, {}) | f if "api" not in f else f) for n, f in by_ranges.items()}
-        by_ranges = {n: f for n, f in by_ranges.items() if "api" in f}
+    if merge and RESULTS.exists():
+        by_ranges = json.loads(RESULTS.read_text()).get("by_ranges", {}) | by_ranges
     for n, fig in by_ranges.items():  # figures kept from earlier runs are judged by today's targets
         fig["checks"] = verdict(fig, fig["updates"][n])
         fig["meets_targets"] = all(fig["checks"].values())
@@ -226,13 +221,10 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="write the store here and leave it (one N only)")
     ap.add_argument("--workers", type=int, default=None, help="generator processes (default: CPU count)")
     ap.add_argument("--requests", type=int, default=200, help="warm requests per endpoint")
-    ap.add_argument("--updates-only", action="store_true", help="measure the tree updates, not the API (whose "
-                    "figures stored for the same N are kept)")  # fmt: skip
     args = ap.parse_args()
     if args.keep and len(args.ranges) > 1:
         ap.error("--keep takes one --ranges value")
-    by = {str(n): bench(n, args.tx_per_range, args.keep, args.workers, args.requests, api=not args.updates_only)
-          for n in args.ranges}  # fmt: skip
+    by = {str(n): bench(n, args.tx_per_range, args.keep, args.workers, args.requests) for n in args.ranges}
     doc = write_results(by, merge=True)
     print(json.dumps({n: by[n] for n in by}, indent=2))
     print(f"meets_targets: {doc['meets_targets']}  ->  {RESULTS}")

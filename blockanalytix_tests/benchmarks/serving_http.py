@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -134,31 +135,40 @@ def measure_api(
     return out
 
 
+def _await_health(http: httpx.Client, proc: subprocess.Popen, t0: float, failure: Callable[[], str]) -> None:
+    """Poll /health until it answers 200; raise with failure() when the server exits or START_TIMEOUT_S passes."""
+    while True:
+        try:
+            if http.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - t0 > START_TIMEOUT_S:
+            raise RuntimeError(failure())
+        time.sleep(0.05)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _restart(root: str, env: dict) -> dict:
     """Start again with the cache the first run left: start-up and the first /ranges, which need no footer read."""
     port = free_port()
+    t0 = time.perf_counter()
     proc = subprocess.Popen(serve_command(root, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            t0 = time.perf_counter()
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - t0 > START_TIMEOUT_S:
-                    raise RuntimeError("API did not restart")
-                time.sleep(0.05)
+            _await_health(http, proc, t0, lambda: "API did not restart")
             startup = time.perf_counter() - t0
             ms, r = _get(http, "/ranges")
             return {"startup_s": round(startup, 2), "first_ranges_ms": round(ms, 2), "status": r.status_code}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 def _measure(root: str, lookups: dict, requests: int, clients: int, per_client: int, env: dict) -> dict:
@@ -171,15 +181,7 @@ def _measure(root: str, lookups: dict, requests: int, clients: int, per_client: 
     out: dict = {"errors": 0}
     try:
         with httpx.Client(base_url=base, timeout=60) as http:
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - t0 > START_TIMEOUT_S:
-                    raise RuntimeError(f"API did not start: {Path(log.name).read_text()[-2000:]}")
-                time.sleep(0.05)
+            _await_health(http, proc, t0, lambda: f"API did not start: {Path(log.name).read_text()[-2000:]}")
             out["startup_s"] = round(time.perf_counter() - t0, 2)
             out["rss_after_start_mb"] = rss_mb(proc.pid)["VmRSS"]
             out["cold"], out["answers"] = {}, {}
@@ -204,11 +206,7 @@ def _measure(root: str, lookups: dict, requests: int, clients: int, per_client: 
         mem = rss_mb(proc.pid)
         out["server_rss_after_concurrent_mb"], out["server_peak_rss_mb"] = mem["VmRSS"], mem["VmHWM"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         log.close()
         out["server_log_tail"] = Path(log.name).read_text()[-1500:].splitlines()[-8:]
         os.unlink(log.name)
