@@ -16,9 +16,6 @@ MAX_CACHED_FILES = 4096  # footers of the covers (tens of files) and the newest 
 MAX_CACHED_BYTES = 128 * 2**20  # footers grow with row groups x columns (4 MB for a 512-range profile node)
 
 
-Footer = tuple[pq.FileMetaData, list[tuple], frozenset[str]]  # metadata, each row group's key (min, max), columns
-
-
 class PointReader:
     """Rows whose sorted `column` equals a value, reading only the row groups whose min/max hold it."""
 
@@ -26,14 +23,14 @@ class PointReader:
         self.fs, _ = storage._fs()
         self.is_s3 = storage.is_s3
         self.max_files, self.max_bytes, self.cached_bytes = max_files, max_bytes, 0
-        self._cache: OrderedDict[tuple[str, str, str], Footer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], tuple[pq.FileMetaData, list[tuple]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _fs_path(self, path: str) -> str:
         return path[len("s3://") :] if self.is_s3 else os.path.abspath(path)
 
-    def _footer(self, path: str, token: str, column: str) -> Footer:
-        """The file's metadata, each row group's (min, max) of column and its columns, cached by (path, token)."""
+    def _footer(self, path: str, token: str, column: str) -> tuple[pq.FileMetaData, list[tuple]]:
+        """The file's metadata and each row group's (min, max) of column, cached by (path, token)."""
         key = (path, token, column)
         with self._lock:
             hit = self._cache.get(key)
@@ -41,21 +38,19 @@ class PointReader:
                 self._cache.move_to_end(key)
                 return hit
         meta = pq.read_metadata(self._fs_path(path), filesystem=self.fs)
-        schema = meta.schema.to_arrow_schema()
-        col = schema.get_field_index(column)
+        col = meta.schema.to_arrow_schema().get_field_index(column)
         bounds = []
         for i in range(meta.num_row_groups):
             stats = meta.row_group(i).column(col).statistics
             has = stats is not None and stats.has_min_max
             bounds.append((stats.min, stats.max) if has else (None, None))
-        entry = (meta, bounds, frozenset(schema.names))
         with self._lock:
             if key not in self._cache:
                 self.cached_bytes += meta.serialized_size
-            self._cache[key] = entry
+            self._cache[key] = (meta, bounds)
             while len(self._cache) > 1 and (len(self._cache) > self.max_files or self.cached_bytes > self.max_bytes):
                 self.cached_bytes -= self._cache.popitem(last=False)[1][0].serialized_size
-        return entry
+        return meta, bounds
 
     def lookup(
         self, path: str, token: str, column: str, value: object, columns: list[str] | None = None
@@ -64,12 +59,10 @@ class PointReader:
 
         `token` changes when the file does.
         """
-        meta, bounds, names = self._footer(path, token, column)
+        meta, bounds = self._footer(path, token, column)
         groups = [i for i, (lo, hi) in enumerate(bounds) if lo is None or (lo <= value <= hi)]
         if not groups:
             return None
-        if columns is not None:  # a file written before a column existed lacks it (the merge reads it as null)
-            columns = [c for c in columns if c in names]
         with self.fs.open_input_file(self._fs_path(path)) as fh:
             pf = pq.ParquetFile(fh, metadata=meta)
             found = []
