@@ -106,9 +106,7 @@ def _tokens(t_from: np.ndarray, t_to: np.ndarray, token: np.ndarray, n: int) -> 
 def address_activity(
     txs: pa.Table, token_transfers: pa.Table | None, range_index: int, internal_transfers: pa.Table | None = None
 ) -> pa.Table:
-    """ACTIVITY_SCHEMA rows, sorted by address, for the addresses active in one range's txs and transfers.
-
-    internal_transfers None: the range has no traces, its internal_* state is null (unknown)."""
+    """ACTIVITY_SCHEMA rows, sorted by address, of a range's active addresses (internal_transfers None: no traces)."""
     txs = txs.select(ACTIVITY_TX_COLUMNS)
     it = internal_rows(internal_transfers)
     used = TOKEN_COLUMNS[:5]

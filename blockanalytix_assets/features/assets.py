@@ -198,7 +198,8 @@ def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
     {"parquet", "pyarrow"},
     ["address", *ADDRESS_FEATURE_COLUMNS[3:7]],
     "Lifetime account-history features (Kaggle Ethereum fraud dataset columns) of the addresses active "
-    "in the range, over every stored range up to and including it (read from the address_profiles tree).",
+    "in the range, over every stored range up to and including it (read from the address_profiles tree), then the "
+    "internal_* columns of internal transfers (null where a range of the address had no traces).",
 )
 def address_features_asset(store: Storage, r: BlockRange) -> Computed:
     """The range's addresses' lifetime features as of the range's last block."""

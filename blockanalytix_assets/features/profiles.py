@@ -158,7 +158,7 @@ def _token_stats(t: pa.Table) -> dict[str, np.ndarray | pa.Array]:
 
 
 def profile_features(merged: pa.Table) -> pa.Table:
-    """The Kaggle columns of features/address.py from lifetime state, for addresses that sent/received/created."""
+    """The address.py columns from lifetime state, of addresses that sent, received or created (ether or tokens)."""
     party = sum(_int(merged, c) for c in ("sent_count", "received_count", "created_count", "erc20_sent_count",
                                            "erc20_received_count", *INTERNAL_COUNTS))  # fmt: skip
     t = merged.filter(pa.array(party > 0))

@@ -80,9 +80,7 @@ def _pick(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
 def transaction_features(
     current: pa.Table, lookback: list[pa.Table] | None = None, internal_transfers: pa.Table | None = None
 ) -> pa.Table:
-    """Features of the current range's cleaned transactions; lookback holds earlier ranges' cleaned rows.
-
-    The range's internal_transfers give INTERNAL_TX_FEATURE_COLUMNS (null where None: no traces)."""
+    """A range's transaction features (lookback: earlier ranges' rows; internal_transfers None: no traces)."""
     earlier = [t.select(ACTIVITY_COLUMNS) for t in (lookback or []) if t.num_rows]
     n_cur = current.num_rows
     window = pa.concat_tables([*earlier, current.select(ACTIVITY_COLUMNS)], promote_options="default")
