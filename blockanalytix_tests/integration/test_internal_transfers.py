@@ -21,6 +21,7 @@ from blockanalytix_assets.features.assets import (
 from blockanalytix_assets.features.internal import INTERNAL_ADDRESS_FEATURE_COLUMNS, INTERNAL_TX_FEATURE_COLUMNS
 from blockanalytix_assets.ingest.assets import raw_ingest
 from blockanalytix_assets.ingest.extract import extract_range
+from blockanalytix_assets.ingest.internal_mapping import map_internal_transfers
 from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
@@ -84,10 +85,12 @@ def test_the_forwarders_internal_payment_reaches_the_recipients_features(chain, 
     paid = txs[rows[0]["transaction_hash"]]
     assert paid["internal_transfer_count"] == 1.0 and paid["internal_value_eth"] == 1.0
     assert sum(t["internal_transfer_count"] for t in txs.values()) == 2
+    stored = store.read("internal_transfers", KEY)
+    assert map_internal_transfers(store.read("raw_traces", KEY), store.read("raw_blocks", KEY)).equals(stored)
     with RpcClient(url) as client:
         client.trace_api = "geth"
         geth = extract_range(client, 0, LAST)["internal_transfers"]
-    assert geth.equals(store.read("internal_transfers", KEY))
+    assert geth.equals(stored)
 
 
 def test_without_traces_the_features_run_and_internal_columns_are_null(chain, tmp_path):
