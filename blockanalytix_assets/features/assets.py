@@ -184,10 +184,8 @@ def lifetime_asset(
 def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
     """Aggregate the range's transactions, token transfers and internal transfers per address."""
     txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
-    tokens, internal = (
-        read_token_transfers(store, r.key, TOKEN_COLUMNS),
-        read_internal_transfers(store, r.key, INTERNAL_COLUMNS),
-    )
+    tokens = read_token_transfers(store, r.key, TOKEN_COLUMNS)
+    internal = read_internal_transfers(store, r.key, INTERNAL_COLUMNS)
     table = address_activity(txs, tokens, r.first // r.size, internal)
     return table, {"internal_transfers": dg.MetadataValue.bool(internal is not None)}
 

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from blockanalytix_assets.features.reduce import Grouping, combined, wei_array, wei_parts
 from blockanalytix_assets.features.sketch import SKETCH_TYPE, kmv_estimate, kmv_from_pairs
-from blockanalytix_assets.ingest.schema import WEI
+from blockanalytix_assets.ingest.schema import INTERNAL_TRANSFERS, WEI
 from blockanalytix_assets.transform.encoding import unique_pairs
 
 INTERNAL_COLUMNS = ["transaction_hash", "block_number", "block_timestamp", "from_address", "to_address", "value"]
@@ -40,8 +40,6 @@ WEI_PER_ETH = 1e18
 def internal_rows(internal_transfers: pa.Table | None) -> pa.Table:
     """The INTERNAL_COLUMNS of rows with both addresses (no rows when None: a range without traces)."""
     if internal_transfers is None:
-        from blockanalytix_assets.ingest.schema import INTERNAL_TRANSFERS
-
         return INTERNAL_TRANSFERS.empty_table().select(INTERNAL_COLUMNS)
     t = internal_transfers.select(INTERNAL_COLUMNS)
     return t.filter(pc.and_(pc.is_valid(t.column("from_address")), pc.is_valid(t.column("to_address"))))
