@@ -167,6 +167,19 @@ class AddressProfile(BaseModel):
     erc20_value_received: float | None = None
     distinct_tokens: int | None = None
     is_contract: bool | None = None
+    internal_ether_sent_wei: str | None = Field(
+        default=None,
+        description="Exact wei sent in internal transfers (internal_transfers), decimal string; None where a range "
+        "of the address had no traces (unknown), as for every internal_* field.",
+    )
+    internal_ether_received_wei: str | None = None
+    internal_ether_sent: float | None = None
+    internal_ether_received: float | None = None
+    internal_sent_count: int | None = Field(default=None, ge=0)
+    internal_received_count: int | None = Field(default=None, ge=0)
+    internal_counterparties: int | None = Field(
+        default=None, description="Distinct internal-transfer counterparties (KMV estimate above 256)."
+    )
 
 
 class AddressDetail(BaseModel):

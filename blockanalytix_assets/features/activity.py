@@ -12,6 +12,8 @@ per-token transfer counts [per-token sum], the range indexes with their tx count
 - range_tx_counts: txs with the address as from_address or to_address (a self-transfer counts once).
 - ether values are exact wei (decimal128(38, 0), successful txs only); ERC-20 values are float64 in 18-decimal
   units (value / 1e18, as address.py), their sums order-dependent in the last bits.
+- internal transfers (features/internal.py): their senders and recipients are active (a row, first/last block and
+  time, the range in `ranges` with its tx count); the internal_* columns are null where the range has no traces.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.address import TOKEN_COLUMNS
+from blockanalytix_assets.features.internal import INTERNAL_ACTIVITY_COLUMNS, internal_activity, internal_rows
 from blockanalytix_assets.features.reduce import Grouping, column_numpy, extremes, flag_numpy, wei_array, wei_parts
 from blockanalytix_assets.features.sketch import SKETCH_TYPE, hash64, kmv_from_pairs
 from blockanalytix_assets.ingest.schema import WEI, erc20_transfers
@@ -76,6 +79,7 @@ _COLUMNS: list[Column] = [
     ("tokens", TOKEN_TYPE, "tokens"),
     ("is_contract", pa.bool_(), "or"),
     ("ranges", pa.list_(pa.int32()), "ranges"), ("range_tx_counts", pa.list_(pa.int32()), "ranges"),
+    *INTERNAL_ACTIVITY_COLUMNS,
 ]  # fmt: skip
 ACTIVITY_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in _COLUMNS])
 MERGE_RULES: dict[str, str] = {n: r for n, _, r in _COLUMNS}
@@ -99,9 +103,12 @@ def _tokens(t_from: np.ndarray, t_to: np.ndarray, token: np.ndarray, n: int) -> 
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), structs)
 
 
-def address_activity(txs: pa.Table, token_transfers: pa.Table | None, range_index: int) -> pa.Table:
-    """ACTIVITY_SCHEMA rows, sorted by address, for the addresses active in one range's txs and transfers."""
+def address_activity(
+    txs: pa.Table, token_transfers: pa.Table | None, range_index: int, internal_transfers: pa.Table | None = None
+) -> pa.Table:
+    """ACTIVITY_SCHEMA rows, sorted by address, of a range's active addresses (internal_transfers None: no traces)."""
     txs = txs.select(ACTIVITY_TX_COLUMNS)
+    it = internal_rows(internal_transfers)
     used = TOKEN_COLUMNS[:5]
     if token_transfers is None:
         tt = pa.table({c: pa.array([], pa.string()) for c in used})
@@ -112,12 +119,13 @@ def address_activity(txs: pa.Table, token_transfers: pa.Table | None, range_inde
     codes, names = encode(
         *(txs.column(c) for c in ("from_address", "to_address", "receipt_contract_address")),
         *(tt.column(c) for c in ("from_address", "to_address", "token_address")),
+        *(it.column(c) for c in ("from_address", "to_address")),
     )
     n = len(names)
     perm = pc.sort_indices(names).to_numpy()  # codes -> ranks in address order
     rank = np.empty(n + 1, dtype=np.int64)
     rank[perm], rank[n] = np.arange(n), -1
-    frm, to, created, t_from, t_to, token = (rank[c] for c in codes)  # -1 (null) -> rank[n] = -1
+    frm, to, created, t_from, t_to, token, i_from, i_to = (rank[c] for c in codes)  # -1 (null) -> rank[n] = -1
     names = names.take(pa.array(perm)).cast(pa.string())
 
     ts = column_numpy(txs, "block_timestamp").astype(np.int64)
@@ -146,12 +154,17 @@ def address_activity(txs: pa.Table, token_transfers: pa.Table | None, range_inde
     to_ctr = has_from & has_to & contract[np.maximum(t_to, 0)]
 
     cols: dict[str, pa.Array] = {}
-    # Any activity: txs (from, to, created contract) and transfers (from, to, token contract).
-    ev_code = np.concatenate([frm, to[recv], created[created >= 0], t_from[has_from], t_to[has_to], token[token >= 0]])
+    # Any activity: txs (from, to, created contract), transfers (from, to, token contract), internal transfers.
+    ev_code = np.concatenate([frm, to[recv], created[created >= 0], t_from[has_from], t_to[has_to], token[token >= 0],
+                              i_from, i_to])  # fmt: skip
     t_sel = [has_from, has_to, token >= 0]
-    ev_block = np.concatenate([block, block[recv], block[created >= 0], *(tblock[s] for s in t_sel)])
-    ev_ts = np.concatenate([ts, ts[recv], ts[created >= 0], *(tts[s] for s in t_sel)])
-    ev_timed = np.concatenate([np.ones(m + recv.sum() + (created >= 0).sum(), bool), *(timed[s] for s in t_sel)])
+    i_block = pc.fill_null(it.column("block_number"), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    i_ts = pc.fill_null(it.column("block_timestamp"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    i_timed = pc.is_valid(it.column("block_timestamp")).to_numpy(zero_copy_only=False)
+    ev_block = np.concatenate([block, block[recv], block[created >= 0], *(tblock[s] for s in t_sel), i_block, i_block])
+    ev_ts = np.concatenate([ts, ts[recv], ts[created >= 0], *(tts[s] for s in t_sel), i_ts, i_ts])
+    ev_timed = np.concatenate([np.ones(m + recv.sum() + (created >= 0).sum(), bool), *(timed[s] for s in t_sel),
+                               i_timed, i_timed])  # fmt: skip
     has_block = ev_block >= 0
     cols["first_block"], cols["last_block"] = extremes(ev_code[has_block], ev_block[has_block], n)
     cols["first_timestamp"], cols["last_timestamp"] = extremes(ev_code[ev_timed], ev_ts[ev_timed], n)
@@ -205,9 +218,10 @@ def address_activity(txs: pa.Table, token_transfers: pa.Table | None, range_inde
     cols["is_contract"] = pa.array(contract)
     touching = np.concatenate([frm, to[recv & (to != frm)]])
     cols["range_tx_counts"] = pa.array(np.bincount(touching, minlength=n).astype(np.int32))
+    cols |= internal_activity(i_from, i_to, it.column("value"), h, n, internal_transfers is not None)
 
     keep = contract.copy()
-    for c in (frm, to, t_from, t_to):
+    for c in (frm, to, t_from, t_to, i_from, i_to):
         keep[c[c >= 0]] = True
     keep_idx = np.flatnonzero(keep)
     take = pa.array(keep_idx)

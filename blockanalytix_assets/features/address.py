@@ -12,6 +12,8 @@ Definitions over a window of cleaned transactions (and its token transfers):
   distinct contract recipients, `erc20_avg_time_between_rec_2_tnx` uses distinct receiving transactions and
   token "names"/"types" are token contract addresses (the Kaggle source documents neither).
 - min/max/avg of an empty set are 0, as in the Kaggle dataset.
+- internal transfers (features/internal.py; None: no traces, the internal_* columns null) make their senders and
+  recipients rows of the table; the INTERNAL_ADDRESS_FEATURE_COLUMNS follow the Kaggle ones.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets.features.internal import internal_rows, internal_window_features
 from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.features.reduce import column_numpy, flag_numpy
 from blockanalytix_assets.ingest.schema import erc20_transfers
@@ -43,7 +46,7 @@ KAGGLE_NUMERIC = [
 ]  # fmt: skip
 KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
 # Changing the address feature columns, their order or meaning (or address_activity's) requires bumping this.
-ADDRESS_FEATURE_SPEC_VERSION = "1"
+ADDRESS_FEATURE_SPEC_VERSION = "2"  # 2: internal_* columns
 ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC]  # float64, in Kaggle order
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null
 TX_COLUMNS = [
@@ -97,15 +100,19 @@ class _Groups:
         return out
 
 
-def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> pa.Table:
-    """One row per address seen in the window's transactions or token transfers."""
+def address_features(
+    txs: pa.Table, token_transfers: pa.Table | None = None, internal_transfers: pa.Table | None = None
+) -> pa.Table:
+    """One row per address seen in the window's transactions, token transfers or internal transfers."""
     txs = txs.select(TX_COLUMNS)
+    it = internal_rows(internal_transfers)
     tt = (erc20_transfers(token_transfers) if token_transfers is not None else pa.table({c: pa.array([], pa.string())
           for c in _TOKEN_USED})).select(_TOKEN_USED)  # fmt: skip
     m = txs.num_rows
-    (frm, to, created, t_from, t_to, token), names = encode(
+    (frm, to, created, t_from, t_to, token, i_from, i_to), names = encode(
         *(txs.column(c) for c in ("from_address", "to_address", "receipt_contract_address")),
         *(tt.column(c) for c in ("from_address", "to_address", "token_address")),
+        *(it.column(c) for c in ("from_address", "to_address")),
     )
     n = len(names)
     g = _Groups(n)
@@ -184,7 +191,7 @@ def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> 
     }
     # Rows for addresses that took part in a tx or transfer (not only token contracts never transacting).
     party = np.zeros(n, dtype=bool)
-    for c in (frm, to, t_from, t_to):
+    for c in (frm, to, t_from, t_to, i_from, i_to):
         party[c[c >= 0]] = True
     keep = pa.array(np.flatnonzero(party))
     address = names.take(keep)
@@ -194,4 +201,6 @@ def address_features(txs: pa.Table, token_transfers: pa.Table | None = None) -> 
     for c, mode in text.items():
         v = mode[keep]
         cols[c] = names.take(pa.array(v, mask=v < 0, type=pa.int64())).cast(pa.string())
-    return pa.table(cols)
+    i_eth = pc.divide(pc.cast(it.column("value"), pa.float64()), 1e18).to_numpy(zero_copy_only=False)
+    internal = internal_window_features(i_from, i_to, i_eth, n, internal_transfers is not None)
+    return pa.table(cols | {c: v.take(pa.array(keep)) for c, v in internal.items()})

@@ -13,6 +13,7 @@ from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.features.activity import ACTIVITY_TX_COLUMNS, address_activity
 from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, ADDRESS_FEATURE_SPEC_VERSION, TOKEN_COLUMNS
 from blockanalytix_assets.features.history import with_history
+from blockanalytix_assets.features.internal import INTERNAL_COLUMNS
 from blockanalytix_assets.features.labels import LabelSource, LoadedLabels, default_sources, load_labels
 from blockanalytix_assets.features.profiles import merge_activity, profile_features
 from blockanalytix_assets.features.transaction import (
@@ -25,7 +26,7 @@ from blockanalytix_assets.features.transaction import (
 from blockanalytix_assets.index.runs import RunTree
 from blockanalytix_assets.index.spec import Part
 from blockanalytix_assets.index.trees import PROFILE_TREE
-from blockanalytix_assets.ingest.schema import read_token_transfers
+from blockanalytix_assets.ingest.schema import read_internal_transfers, read_token_transfers
 from blockanalytix_assets.metadata import seconds_since, table_metadata
 from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges, partition_ranges, run_figures
 from blockanalytix_assets.ranges import BlockRange, range_keys
@@ -103,7 +104,8 @@ def _common(r: BlockRange, t0: float, table: pa.Table, path: str, preview: list[
     kinds={"parquet", "numpy"},
     automation_condition=dg.AutomationCondition.eager(),
     description=f"Per-transaction model features (float32, fixed order, spec v{FEATURE_SPEC_VERSION}) with "
-    "sender/receiver activity in the range and in a lookback of earlier ranges.",
+    "sender/receiver activity in the range and in a lookback of earlier ranges; internal_* columns from the "
+    "range's internal_transfers where stored (null without traces).",
 )
 def transaction_features_asset(
     context: dg.AssetExecutionContext,
@@ -118,7 +120,7 @@ def transaction_features_asset(
         t0 = time.perf_counter()
         current = store.read(tn.CLEANED_TRANSACTIONS, r.key)
         earlier, keys = _window(store, tn.CLEANED_TRANSACTIONS, r.key, config.lookback_ranges, ACTIVITY_COLUMNS)
-        table = transaction_features(current, earlier)
+        table = transaction_features(current, earlier, read_internal_transfers(store, r.key, INTERNAL_COLUMNS))
         path = store.write(tn.TRANSACTION_FEATURES, r.key, table)
         meta = _common(r, t0, table, path, ["hash", *FEATURE_COLUMNS[:5]])
         meta["lookback_partitions"] = dg.MetadataValue.json(keys)
@@ -167,18 +169,25 @@ def lifetime_asset(
     return build
 
 
+# internal_transfers is read where stored, not declared as a dep: raw_ingest skips it where the node serves no
+# traces, and a dep on an output not yielded skips the step in the same run (and eager waits on it for ever). It is
+# written in the raw_ingest step that writes raw_transactions, so before cleaned_transactions and these assets.
 @lifetime_asset(
     tn.ADDRESS_ACTIVITY,
     [tn.CLEANED_TRANSACTIONS, tn.TOKEN_TRANSFERS],
     {"parquet"},
     ["address", "sent_count", "received_count", "first_block"],
     "Per-range partial aggregates per address (counts, exact wei sums, min/max, first/last seen, "
-    "counterparty sketches, token counts): the mergeable leaves of address_profiles.",
+    "counterparty sketches, token counts; internal_* from internal_transfers where stored, null without traces): "
+    "the mergeable leaves of address_profiles.",
 )
 def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
-    """Aggregate the range's transactions and token transfers per address."""
+    """Aggregate the range's transactions, token transfers and internal transfers per address."""
     txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
-    return address_activity(txs, read_token_transfers(store, r.key, TOKEN_COLUMNS), r.first // r.size), {}
+    tokens = read_token_transfers(store, r.key, TOKEN_COLUMNS)
+    internal = read_internal_transfers(store, r.key, INTERNAL_COLUMNS)
+    table = address_activity(txs, tokens, r.first // r.size, internal)
+    return table, {"internal_transfers": dg.MetadataValue.bool(internal is not None)}
 
 
 @lifetime_asset(
@@ -187,7 +196,8 @@ def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
     {"parquet", "pyarrow"},
     ["address", *ADDRESS_FEATURE_COLUMNS[3:7]],
     "Lifetime account-history features (Kaggle Ethereum fraud dataset columns) of the addresses active "
-    "in the range, over every stored range up to and including it (read from the address_profiles tree).",
+    "in the range, over every stored range up to and including it (read from the address_profiles tree), then the "
+    "internal_* columns of internal transfers (null where a range of the address had no traces).",
 )
 def address_features_asset(store: Storage, r: BlockRange) -> Computed:
     """The range's addresses' lifetime features as of the range's last block."""

@@ -5,6 +5,7 @@ definition necessarily differs: the ERC-20 "contract recipient" columns (erc20_t
 erc20_uniq_sent_addr_1, erc20_*_val_sent_contract, erc20_avg_time_between_contract_tnx) know only contracts seen
 in the transfer's own range; a transfer whose tx lies in another range stays untimed; the unique-address counts
 are KMV estimates above SKETCH_K distinct; float totals differ in the last bits (wei is summed exactly first).
+Files written before the internal_* columns existed merge as if their ranges had no traces (null: unknown).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from blockanalytix_assets.features.activity import ACTIVITY_SCHEMA, MERGE_RULES, TOKEN_TYPE
 from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, ADDRESS_TEXT_COLUMNS
+from blockanalytix_assets.features.internal import INTERNAL_ACTIVITY_COLUMNS, internal_profile_features
 from blockanalytix_assets.features.reduce import Grouping, combined, group_addresses, list_elements, merge_scalar
 from blockanalytix_assets.features.sketch import SKETCH_K, kmv_estimate, kmv_is_exact, kmv_merge, kmv_union
 
@@ -67,7 +69,7 @@ def merge_activity(tables: Sequence[pa.Table], columns: Sequence[str] | None = N
     PROFILE_COLUMNS, half of the schema.
     """
     schema = ACTIVITY_SCHEMA if columns is None else _subschema(columns)
-    parts = [t if t.schema == schema else t.select(schema.names).cast(schema) for t in tables if t.num_rows]
+    parts = [t if t.schema == schema else _conform(t, schema) for t in tables if t.num_rows]
     if not parts:
         return schema.empty_table()
     t = pa.concat_tables(parts)
@@ -77,7 +79,7 @@ def merge_activity(tables: Sequence[pa.Table], columns: Sequence[str] | None = N
         if name not in schema.names:
             continue
         col = combined(t.column(name))
-        if rule in ("sum", "min", "max", "or"):
+        if rule in ("sum", "known_sum", "min", "max", "or"):
             out[name] = merge_scalar(col, rule, g)
         elif rule == "kmv":
             out[name] = kmv_merge(col, codes, g.n)
@@ -87,6 +89,18 @@ def merge_activity(tables: Sequence[pa.Table], columns: Sequence[str] | None = N
         combined(t.column("ranges")), combined(t.column("range_tx_counts")), codes, g
     )
     return pa.Table.from_pydict({n: out[n] for n in schema.names}, schema=schema)
+
+
+def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """t with exactly the schema's columns; internal_* columns it lacks (files written before them) are null."""
+    for name in _INTERNAL:
+        if name in schema.names and name not in t.column_names:
+            t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
+    return t.select(schema.names).cast(schema)
+
+
+_INTERNAL = [name for name, _, _ in INTERNAL_ACTIVITY_COLUMNS]
+INTERNAL_COUNTS = ("internal_sent_count", "internal_received_count")
 
 
 def _subschema(columns: Sequence[str]) -> pa.Schema:
@@ -144,9 +158,9 @@ def _token_stats(t: pa.Table) -> dict[str, np.ndarray | pa.Array]:
 
 
 def profile_features(merged: pa.Table) -> pa.Table:
-    """The Kaggle columns of features/address.py from lifetime state, for addresses that sent/received/created."""
+    """The address.py columns from lifetime state, of addresses that sent, received or created (ether or tokens)."""
     party = sum(_int(merged, c) for c in ("sent_count", "received_count", "created_count", "erc20_sent_count",
-                                           "erc20_received_count"))  # fmt: skip
+                                           "erc20_received_count", *INTERNAL_COUNTS))  # fmt: skip
     t = merged.filter(pa.array(party > 0))
     f: dict[str, np.ndarray] = {}
     sent, recv, created = _int(t, "sent_count"), _int(t, "received_count"), _int(t, "created_count")
@@ -194,16 +208,16 @@ def profile_features(merged: pa.Table) -> pa.Table:
     cols: dict[str, pa.Array] = {"address": combined(t.column("address"))}
     cols |= {c: pa.array(np.asarray(f[c], dtype=np.float64)) for c in ADDRESS_FEATURE_COLUMNS}
     cols[ADDRESS_TEXT_COLUMNS[0]], cols[ADDRESS_TEXT_COLUMNS[1]] = tok["mode_sent"], tok["mode_received"]
-    return pa.table(cols)
+    return pa.table(cols | internal_profile_features(t))
 
 
-# The activity columns profile_records reads: an API point lookup decodes only these (28 of 59).
+# The activity columns profile_records reads: an API point lookup decodes only these (32 of 64).
 PROFILE_COLUMNS = [
     "address", "first_block", "last_block", "first_timestamp", "last_timestamp", "sent_count", "received_count",
     "created_count", "is_contract", "ranges", "range_tx_counts", "sent_wei", "received_wei", "sent_to_contracts_wei",
     "sent_value_count", "received_value_count", "sent_min_wei", "sent_max_wei", "received_min_wei",
     "received_max_wei", "sent_to", "received_from", "erc20_sent_count", "erc20_received_count", "erc20_sent_value",
-    "erc20_received_value", "tokens",
+    "erc20_received_value", "tokens", *_INTERNAL,
 ]  # fmt: skip
 
 
@@ -236,6 +250,11 @@ def profile_records(merged: pa.Table) -> list[dict]:
     rec["erc20_value_sent"] = _float(t, "erc20_sent_value").tolist()
     rec["erc20_value_received"] = _float(t, "erc20_received_value").tolist()
     rec["distinct_tokens"] = pc.fill_null(pc.list_value_length(t.column("tokens")), 0).to_pylist()
+    for key in ("sent", "received"):  # null (unknown) where a range of the address had no traces
+        rec[f"internal_ether_{key}_wei"] = pc.cast(t.column(f"internal_{key}_wei"), pa.string()).to_pylist()
+    for k, v in internal_profile_features(t).items():
+        values = v.to_pylist()
+        rec[k] = values if k.startswith("internal_ether") else [None if x is None else round(x) for x in values]
     return [{k: v[i] for k, v in rec.items()} for i in range(n)]
 
 

@@ -207,7 +207,15 @@ def list_elements(lists: pa.Array, row_order: np.ndarray) -> np.ndarray:
 
 
 def merge_scalar(col: pa.Array, rule: str, g: Grouping) -> pa.Array:
-    """Merge one scalar column by its rule (null = no value for min/max); 1-D reduceat beats 2-D blocks."""
+    """Merge one scalar column by its rule (null = no value for min/max, unknown for known_sum); 1-D reduceat."""
+    if rule == "known_sum":
+        if len(col) and col.null_count == len(col):  # all unknown (no traces): nothing to add up
+            return pa.nulls(g.n, col.type)
+        total = merge_scalar(col, "sum", g)
+        if not col.null_count:
+            return total
+        unknown = g.reduce(pc.is_null(col).to_numpy(zero_copy_only=False), np.logical_or, False)
+        return pc.if_else(pa.array(unknown), pa.scalar(None, col.type), total)
     if col.type == WEI:
         low, high, valid = wei_parts(col)
         if rule == "sum":

@@ -6,11 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets.features.internal import INTERNAL_TX_FEATURE_COLUMNS, internal_transaction_features
 from blockanalytix_assets.features.reduce import column_numpy
 from blockanalytix_assets.ranges import previous_key
 from blockanalytix_assets.transform.encoding import encode, unique_pairs
 
-FEATURE_SPEC_VERSION = "1"
+FEATURE_SPEC_VERSION = "2"  # 2: the internal_* columns after FEATURE_COLUMNS
 SPEC_METADATA_KEY = b"blockanalytix.feature_spec_version"
 KEY_COLUMNS = ["hash", "block_number", "block_timestamp", "from_address", "to_address"]
 # Fixed order; changing names, order or meaning requires bumping FEATURE_SPEC_VERSION.
@@ -76,8 +77,10 @@ def _pick(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, values[np.maximum(codes, 0)], 0)
 
 
-def transaction_features(current: pa.Table, lookback: list[pa.Table] | None = None) -> pa.Table:
-    """Features of the current range's cleaned transactions; lookback holds earlier ranges' cleaned rows."""
+def transaction_features(
+    current: pa.Table, lookback: list[pa.Table] | None = None, internal_transfers: pa.Table | None = None
+) -> pa.Table:
+    """A range's transaction features (lookback: earlier ranges' rows; internal_transfers None: no traces)."""
     earlier = [t.select(ACTIVITY_COLUMNS) for t in (lookback or []) if t.num_rows]
     n_cur = current.num_rows
     window = pa.concat_tables([*earlier, current.select(ACTIVITY_COLUMNS)], promote_options="default")
@@ -149,8 +152,10 @@ def transaction_features(current: pa.Table, lookback: list[pa.Table] | None = No
     }
     arrays = [current.column(c) for c in KEY_COLUMNS]
     arrays += [pa.array(np.asarray(feats[c], dtype=np.float32)) for c in FEATURE_COLUMNS]
+    arrays += internal_transaction_features(current.column("hash"), internal_transfers)
+    floats = FEATURE_COLUMNS + INTERNAL_TX_FEATURE_COLUMNS
     schema = pa.schema(
-        [current.schema.field(c) for c in KEY_COLUMNS] + [pa.field(c, pa.float32()) for c in FEATURE_COLUMNS],
+        [current.schema.field(c) for c in KEY_COLUMNS] + [pa.field(c, pa.float32()) for c in floats],
         metadata={SPEC_METADATA_KEY: FEATURE_SPEC_VERSION.encode()},
     )
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -46,7 +46,7 @@ def _merge_activity(tables: list[pa.Table]) -> pa.Table:
     return merge_activity(tables)
 
 
-# A point lookup decodes one row group per cover file (the API's 27 columns of it): 1,024 profiles (8,192 cost 3x
+# A point lookup decodes one row group per cover file (the API's 32 columns of it): 1,024 profiles (8,192 cost 3x
 # the latency; 256 cut the heaviest address's reads from 74 to 42 ms but doubled update time and footer memory).
 # Shards of 256k rows keep each footer (row groups x columns) near 1.3 MB. One row per address: no dictionaries
 # (12% smaller files, 17% faster row-group reads).

@@ -136,3 +136,28 @@ def read_token_transfers(store: Storage, key: str, columns: list[str]) -> pa.Tab
     if not store.exists(tn.TOKEN_TRANSFERS, key):
         return None
     return store.read(tn.TOKEN_TRANSFERS, key, columns=columns)
+
+
+INTERNAL_TRANSFERS = pa.schema(
+    [
+        ("block_number", pa.int64()),
+        ("block_timestamp", pa.int64()),
+        ("transaction_hash", pa.string()),
+        ("transaction_index", pa.int64()),
+        ("trace_id", pa.string()),
+        ("trace_address", pa.list_(pa.int64())),
+        ("trace_type", pa.string()),  # call, create or suicide (a selfdestruct's refund)
+        ("call_type", pa.string()),  # call; null for create and suicide
+        ("from_address", pa.string()),
+        ("to_address", pa.string()),
+        ("value", WEI),  # exact wei, as raw_traces.value
+        ("value_eth", pa.float64()),  # value / 1e18, as cleaned_transactions.value_eth
+    ]
+)
+
+
+def read_internal_transfers(store: Storage, key: str, columns: list[str]) -> pa.Table | None:
+    """A range's internal_transfers columns; None where not stored (the node served no traces: unknown)."""
+    if not store.exists(tn.INTERNAL_TRANSFERS, key):
+        return None
+    return store.read(tn.INTERNAL_TRANSFERS, key, columns=columns)

@@ -10,6 +10,7 @@ import pyarrow as pa
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import schema
 from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
+from blockanalytix_assets.ingest.internal_mapping import map_internal_transfers
 from blockanalytix_assets.ingest.log_mapping import map_logs, map_token_transfers
 from blockanalytix_assets.ingest.rpc_requests import TRACE_METHODS, RangeResponses
 from blockanalytix_assets.ingest.trace_mapping import map_traces
@@ -52,6 +53,11 @@ def _traces(r: RangeResponses, _: Mapping[str, pa.Table]) -> pa.Table:
     if r.traces is None or r.trace_api is None:
         raise ValueError("raw_traces needs the range's traces: set RpcClient.trace_api before fetching")
     return map_traces(r.trace_api, r.traces, r.blocks)
+
+
+def _internal_transfers(r: RangeResponses, mapped: Mapping[str, pa.Table]) -> pa.Table:
+    traces = mapped[tn.RAW_TRACES] if tn.RAW_TRACES in mapped else _traces(r, mapped)  # selected without raw_traces
+    return map_internal_transfers(traces, mapped.get(tn.RAW_BLOCKS))
 
 
 # Receipts come from eth_getBlockReceipts, or eth_getTransactionReceipt per transaction where a node lacks it.
@@ -97,6 +103,16 @@ RAW_TABLES: tuple[RawTable, ...] = (
         ("transaction_hash", "trace_address", "trace_type", "from_address", "to_address", "value", "status"),
         tuple(TRACE_METHODS.values()),
         _traces,
+        needs_traces=True,
+    ),
+    RawTable(
+        tn.INTERNAL_TRANSFERS,
+        schema.INTERNAL_TRANSFERS,
+        "Ether moved below the top level of a transaction (from raw_traces): successful calls, creates with value "
+        "and selfdestruct refunds, value > 0, no delegatecall/callcode/staticcall; exact wei and value_eth.",
+        ("block_number", "transaction_hash", "trace_address", "trace_type", "from_address", "to_address", "value_eth"),
+        tuple(TRACE_METHODS.values()),
+        _internal_transfers,
         needs_traces=True,
     ),
 )

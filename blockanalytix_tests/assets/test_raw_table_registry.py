@@ -9,7 +9,7 @@ import pytest
 from blockanalytix_assets.definitions import build_definitions
 from blockanalytix_assets.ingest.assets import build_raw_ingest
 from blockanalytix_assets.ingest.rpc_requests import RangeResponses
-from blockanalytix_assets.ingest.tables import RAW_ASSETS, RAW_TABLES, RawTable, map_all
+from blockanalytix_assets.ingest.tables import RAW_ASSETS, RAW_TABLES, TRACE_ASSETS, RawTable, map_all
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
@@ -79,7 +79,7 @@ def test_a_new_entry_is_fetched_mapped_written_and_described(node, tmp_path):
     block = recorded("erigon/eth_getBlockByNumber_18000000.json.gz")[1]
     assert Storage(str(tmp_path)).read(THROWAWAY.name, KEY).to_pylist() == [{"number": N, "miner": block["miner"]}]
     mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
-    assert set(mats) == set(TABLES_NAMES) - {"raw_traces"}  # the recording has no trace API: skipped
+    assert set(mats) == set(TABLES_NAMES) - set(TRACE_ASSETS)  # the recording has no trace API: skipped
     md = mats[THROWAWAY.name]
     assert md["rows"].value == md["dagster/row_count"].value == 1
     assert md["first_block"].value == md["last_block"].value == N
@@ -102,8 +102,8 @@ def test_registry_entries_are_the_raw_assets_and_mappers_are_checked_against_the
     receipts = recorded("erigon/eth_getBlockReceipts_18000000.json.gz")[1]
     responses = RangeResponses([block], {N: receipts})
     mapped = map_all(responses, TABLES)
-    # mapped from raw_logs; raw_traces needs answers with traces
-    assert list(mapped) == [n for n in TABLES_NAMES if n != "raw_traces"] and mapped["token_transfers"].num_rows > 0
+    # mapped from raw_logs; the trace tables need answers with traces
+    assert list(mapped) == [n for n in TABLES_NAMES if n not in TRACE_ASSETS] and mapped["token_transfers"].num_rows > 0
     wrong = RawTable("raw_wrong", MINERS, "A mapper that breaks its schema.", ("number",), ("eth_getBlockByNumber",),
                      lambda r, _: pa.table({"number": [1]}))  # fmt: skip
     with pytest.raises(TypeError, match="raw_wrong"):

@@ -13,6 +13,7 @@ from blockanalytix_assets.features.address import (
     ADDRESS_TEXT_COLUMNS,
     address_features,
 )
+from blockanalytix_assets.features.internal import INTERNAL_ADDRESS_FEATURE_COLUMNS
 from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TRANSACTIONS
 from blockanalytix_assets.transform.cleaning import clean_transactions
@@ -218,8 +219,10 @@ def test_columns_follow_the_kaggle_names():
         assert name in ADDRESS_FEATURE_COLUMNS
     txs, tt = _random_window(n_tx=30, n_tt=5)
     out = address_features(txs, tt)
-    assert out.column_names == ["address", *ADDRESS_FEATURE_COLUMNS, *ADDRESS_TEXT_COLUMNS]
+    assert out.column_names == ["address", *ADDRESS_FEATURE_COLUMNS, *ADDRESS_TEXT_COLUMNS,
+                                *INTERNAL_ADDRESS_FEATURE_COLUMNS]  # fmt: skip
     assert all(out.schema.field(c).type == pa.float64() for c in ADDRESS_FEATURE_COLUMNS)
+    assert all(out.column(c).null_count == out.num_rows for c in INTERNAL_ADDRESS_FEATURE_COLUMNS)  # no traces
     assert address_features(txs.slice(0, 0), None).num_rows == 0
 
 

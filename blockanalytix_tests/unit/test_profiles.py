@@ -7,6 +7,7 @@ import pytest
 
 from blockanalytix_assets.features.activity import ACTIVITY_SCHEMA, MERGE_RULES, address_activity
 from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS, ADDRESS_TEXT_COLUMNS, address_features
+from blockanalytix_assets.features.internal import INTERNAL_ADDRESS_FEATURE_COLUMNS
 from blockanalytix_assets.features.profiles import (
     PROFILE_COLUMNS,
     merge_activity,
@@ -92,7 +93,8 @@ def test_lifetime_profile_features_equal_address_features_of_the_concatenation()
     acts = [address_activity(txs, tt, 10 + r) for r, (txs, tt) in enumerate(ranges)]
     got = profile_features(merge_activity(acts))
     ref = address_features(pa.concat_tables([t for t, _ in ranges]), pa.concat_tables([t for _, t in ranges]))
-    assert got.column_names == ["address", *ADDRESS_FEATURE_COLUMNS, *ADDRESS_TEXT_COLUMNS]
+    assert got.column_names == ["address", *ADDRESS_FEATURE_COLUMNS, *ADDRESS_TEXT_COLUMNS,
+                                *INTERNAL_ADDRESS_FEATURE_COLUMNS]  # fmt: skip
     assert got.column("address").to_pylist() == ref.column("address").to_pylist()
     for c in ADDRESS_FEATURE_COLUMNS:
         # balance = received - sent - contracts cancels: its float error is relative to the terms, not the result

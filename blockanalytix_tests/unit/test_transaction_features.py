@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from blockanalytix_assets.features.internal import INTERNAL_TX_FEATURE_COLUMNS
 from blockanalytix_assets.features.transaction import (
     FEATURE_COLUMNS,
     FEATURE_SPEC_VERSION,
@@ -42,8 +43,9 @@ def _feat(table: pa.Table) -> list[dict]:
 def test_columns_order_types_and_spec_version():
     cur = _cleaned([dict(block_number=10, block_timestamp=T0, from_address=A, to_address=B)], 10, 19)
     out = transaction_features(cur)
-    assert out.column_names == KEY_COLUMNS + FEATURE_COLUMNS
-    assert all(out.schema.field(c).type == pa.float32() for c in FEATURE_COLUMNS)
+    assert out.column_names == KEY_COLUMNS + FEATURE_COLUMNS + INTERNAL_TX_FEATURE_COLUMNS
+    assert all(out.schema.field(c).type == pa.float32() for c in FEATURE_COLUMNS + INTERNAL_TX_FEATURE_COLUMNS)
+    assert out.column("internal_transfer_count").null_count == 1  # no internal_transfers given: unknown
     assert out.schema.metadata[SPEC_METADATA_KEY] == FEATURE_SPEC_VERSION.encode()
     assert len(set(FEATURE_COLUMNS)) == len(FEATURE_COLUMNS)
 
@@ -129,7 +131,7 @@ def test_features_are_finite_and_empty_input_works():
     out = transaction_features(cur)
     assert np.isfinite(np.array([out.column(c).to_numpy() for c in FEATURE_COLUMNS])).all()
     empty = transaction_features(cur.slice(0, 0), [cur])
-    assert empty.num_rows == 0 and empty.column_names == KEY_COLUMNS + FEATURE_COLUMNS
+    assert empty.num_rows == 0 and empty.column_names == KEY_COLUMNS + FEATURE_COLUMNS + INTERNAL_TX_FEATURE_COLUMNS
 
 
 def test_lookback_keys_walks_back_over_existing_ranges():
