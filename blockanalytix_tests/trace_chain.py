@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from eth_account import Account
+from eth_hash.auto import keccak
+
 from blockanalytix_assets.devnet.rpc import DevnetRpc
+
+AUTHORITY_KEY = keccak(b"blockanalytix trace_chain EIP-7702 authority")  # an EOA that delegates to the forwarder
 
 REVERTER = "60006000fd"  # REVERT(0, 0)
 # CALL(gas, ORIGIN, 0) then REVERT: its successful child gets status 0 from its reverted parent
@@ -59,6 +64,13 @@ def build(url: str) -> dict[str, str]:
     send(a[1], to=a[6], value=hex(3 * 10**17))
     send(a[2], to=rev, data="0x")
     send(a[3], to=nested, data="0x")
+    # type 4, sponsored by a[4]: the authority runs the forwarder's code (its calls and creates) in the same tx;
+    # no value, so no internal transfer (test_internal_transfers counts the forwarder's own)
+    signed = Account.sign_authorization({"chainId": 0, "address": fwd, "nonce": 0}, AUTHORITY_KEY)
+    auth = {"chainId": "0x0", "address": fwd, "nonce": "0x0", "yParity": hex(signed.y_parity), "r": hex(signed.r),
+            "s": hex(signed.s)}  # fmt: skip
+    authority = Account.from_key(AUTHORITY_KEY).address
+    send(a[4], to=authority, data=words(a[8], rev, nested), type="0x4", authorizationList=[auth])
     mine()
     send(a[0], to=fwd, value=hex(7), data=words(a[7], rev, nested))
     mine()

@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NPM_ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 GENESIS_TIMESTAMP = 1_700_000_000
 DEFAULT_CHAIN_ID = 31337
+HARDFORK = "prague"  # EIP-7702 (type-4 transactions); pinned so a newer anvil's default cannot change the chain
 
 
 class AnvilNotFoundError(FileNotFoundError):
@@ -124,6 +125,8 @@ class Anvil:
             str(self.chain_id),
             "--timestamp",
             str(self.timestamp),
+            "--hardfork",
+            HARDFORK,
             "--auto-impersonate",
             "--silent",
         ]

@@ -18,7 +18,8 @@ from blockanalytix_assets.devnet.world import ScenarioConfig
 
 HERE = Path(__file__).parent
 # Everything a chain's bytes depend on; a change to any of these invalidates cached dumps.
-SOURCES = ("plan.py", "world.py", "typologies.py", "activity.py", "scenario.py", "erc20.py", "contracts/Token.json")
+SOURCES = ("plan.py", "world.py", "typologies.py", "activity.py", "scenario.py", "erc20.py", "contracts/Token.json",
+           "delegations.py")  # fmt: skip
 
 
 def fingerprint() -> str:

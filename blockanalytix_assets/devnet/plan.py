@@ -20,6 +20,8 @@ GAS_ACCESS_ADDRESS = 2_400  # EIP-2930 intrinsic gas per access-list address
 GAS_TOKEN = 90_000
 GAS_DEPLOY = 1_000_000
 TYPE_WEIGHTS = (0.2, 0.1, 0.7)  # legacy, EIP-2930, EIP-1559
+DYNAMIC_FEE_TYPES = (2, 4)  # EIP-1559 and EIP-7702 (set code) transactions price gas with max fee and tip
+GAS_AUTHORIZATION = 25_000  # EIP-7702 intrinsic gas per authorization tuple (PER_EMPTY_ACCOUNT_COST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +36,11 @@ class Fees:
     @property
     def cap(self) -> int:
         """Highest price per gas this tx can pay."""
-        return self.max_fee if self.tx_type == 2 else self.gas_price
+        return self.max_fee if self.tx_type in DYNAMIC_FEE_TYPES else self.gas_price
 
     def rpc(self) -> dict:
-        if self.tx_type == 2:
-            return {"type": "0x2", "maxFeePerGas": hex(self.max_fee), "maxPriorityFeePerGas": hex(self.tip)}
+        if self.tx_type in DYNAMIC_FEE_TYPES:
+            return {"type": hex(self.tx_type), "maxFeePerGas": hex(self.max_fee), "maxPriorityFeePerGas": hex(self.tip)}
         return {"type": hex(self.tx_type), "gasPrice": hex(self.gas_price)}
 
     def scaled(self, factor: int) -> Fees:
@@ -50,9 +52,14 @@ def draw_fees(rng: np.random.Generator) -> Fees:
     """Draw a tx type and heavy-tailed fees the way wallets spread them."""
     tx_type = int(rng.choice(3, p=TYPE_WEIGHTS))
     if tx_type == 2:
-        tip = int(rng.lognormal(np.log(1.5), 0.6) * GWEI)
-        return Fees(2, max_fee=tip + int(rng.uniform(15, 40) * GWEI), tip=tip)
+        return dynamic_fees(rng)
     return Fees(tx_type, gas_price=int((2 + rng.lognormal(np.log(6), 0.7)) * GWEI))
+
+
+def dynamic_fees(rng: np.random.Generator, tx_type: int = 2) -> Fees:
+    """Draw a tip and max fee (type 2 or 4) the way wallets spread them."""
+    tip = int(rng.lognormal(np.log(1.5), 0.6) * GWEI)
+    return Fees(tx_type, max_fee=tip + int(rng.uniform(15, 40) * GWEI), tip=tip)
 
 
 @dataclass(slots=True)
@@ -68,6 +75,7 @@ class Tx:
     nonce: int
     fees: Fees
     reverts: bool = False
+    authorizations: list[dict] | None = None  # EIP-7702 signed tuples (RPC form) of a type-4 tx
 
     def rpc(self) -> dict:
         """Return the eth_sendTransaction object (explicit nonce, gas and fees: no node-side estimates)."""
@@ -80,6 +88,8 @@ class Tx:
         d.update(self.fees.rpc())
         if self.fees.tx_type == 1:
             d["accessList"] = [{"address": self.to or self.sender, "storageKeys": []}]
+        if self.authorizations is not None:
+            d["authorizationList"] = self.authorizations
         return d
 
 
@@ -137,6 +147,10 @@ class BlockBuilder:
             f = self._fees[sender] = f if self.fee_scale == 1 else f.scaled(self.fee_scale)
         return f
 
+    def use_fees(self, sender: str, fees: Fees) -> Fees:
+        """Give sender these fees in this block unless it already has some; return its fees."""
+        return self._fees.setdefault(sender, fees)
+
     def gas_for(self, sender: str, base_gas: int) -> int:
         return base_gas + (GAS_ACCESS_ADDRESS if self.fees(sender).tx_type == 1 else 0)
 
@@ -184,6 +198,16 @@ class BlockBuilder:
     def call_reverting(self, sender: str, contract: str, value: int) -> bool:
         """Book ETH sent to a contract without a payable fallback (mined with status 0)."""
         return self._book(sender, contract, value, "0x", GAS_TRANSFER + 20_000, "revert", True) is not None
+
+    def delegate(self, sender: str, to: str, authorizations: list[dict]) -> bool:
+        """Book a type-4 tx carrying signed authorizations (sender's fees must be of type 4: use_fees)."""
+        if self.fees(sender).tx_type != 4 or not authorizations:
+            raise ValueError("a delegation needs type-4 fees and at least one authorization")
+        gas = GAS_TRANSFER + GAS_AUTHORIZATION * len(authorizations)
+        tx = self._book(sender, to, 0, "0x", gas, "delegation")
+        if tx is not None:
+            tx.authorizations = authorizations
+        return tx is not None
 
     def deploy(self, sender: str, data: str, supply: int) -> str | None:
         """Book a token contract creation; return its address (usable from the next block)."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from blockanalytix_assets.devnet.activity import background, deploy_tokens
+from blockanalytix_assets.devnet.delegations import plan_delegations
 from blockanalytix_assets.devnet.plan import BASE_FEE, BlockBuilder
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.devnet.typologies import TYPOLOGY_FUNCS
@@ -52,6 +53,7 @@ def plan_blocks(world: World) -> Iterator[BlockBuilder]:
             if next(inst, StopIteration) is StopIteration:
                 active.remove(inst)
         background(world, cfg.txs_per_block - len(block.txs))
+        plan_delegations(world)  # its own RNG and accounts: the txs above are those of the chain without it
         world.ledger.end_block()
         yield block
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from blockanalytix_assets.devnet.anvil import DEFAULT_CHAIN_ID, GENESIS_TIMESTAMP
+from blockanalytix_assets.devnet.delegations import SmartWallets
 from blockanalytix_assets.devnet.plan import ETH, GAS_TOKEN, GAS_TRANSFER, BlockBuilder, Ledger
 
 TYPOLOGIES = ("phishing_drain", "peel_chain", "wash_trading", "dusting", "high_value_burst")
@@ -28,8 +29,8 @@ class ScenarioConfig:
     regime_shift_at: int | None = None  # from this block on, background activity follows the shifted regime
 
     def cache_key(self) -> str:
-        # f2: blocks with a steady base fee (plan.BASE_FEE); chains cached before it are regenerated
-        key = f"f2-s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
+        # f2: steady base fee (plan.BASE_FEE); f3: Prague with type-4 delegations. Older cached chains are regenerated.
+        key = f"f3-s{self.seed}-b{self.blocks}-k{self.txs_per_block}-a{self.accounts}"
         return key if self.regime_shift_at is None else f"{key}-r{self.regime_shift_at}"
 
 
@@ -53,6 +54,8 @@ class World:
         self.genesis.update({a: 1_000_000 * ETH for a in self.exchanges})
         self.genesis.update({a: 10_000_000 * ETH for a in self.cold_wallets})
         self.genesis.update({a: 100 * ETH for a in self.issuers})
+        self.wallets = SmartWallets.create(config.seed)  # EIP-7702 users, on their own RNG
+        self.genesis.update(self.wallets.genesis())
         self.ledger.eth.update(self.genesis)
         self.block = BlockBuilder(0, config.genesis_timestamp, self.ledger, self.rng)
 

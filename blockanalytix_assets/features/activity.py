@@ -14,6 +14,9 @@ per-token transfer counts [per-token sum], the range indexes with their tx count
   units (value / 1e18, as address.py), their sums order-dependent in the last bits.
 - internal transfers (features/internal.py): their senders and recipients are active (a row, first/last block and
   time, the range in `ranges` with its tx count); the internal_* columns are null where the range has no traces.
+- delegation_* (EIP-7702, features/delegation.py): authorizations signed [sum] and sponsored [sum], authorizations
+  naming the address as target [sum], sketches of targets and of authorities [union]. Signing an authorization or
+  being its target is activity (first/last block) and keeps a row.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.address import TOKEN_COLUMNS
+from blockanalytix_assets.features.delegation import authorizations
 from blockanalytix_assets.features.internal import INTERNAL_ACTIVITY_COLUMNS, internal_activity, internal_rows
 from blockanalytix_assets.features.reduce import Grouping, column_numpy, extremes, flag_numpy, wei_array, wei_parts
 from blockanalytix_assets.features.sketch import SKETCH_TYPE, hash64, kmv_from_pairs
@@ -80,6 +84,9 @@ _COLUMNS: list[Column] = [
     ("is_contract", pa.bool_(), "or"),
     ("ranges", pa.list_(pa.int32()), "ranges"), ("range_tx_counts", pa.list_(pa.int32()), "ranges"),
     *INTERNAL_ACTIVITY_COLUMNS,
+    ("delegation_authorizations", _I, "sum"), ("delegation_sponsored", _I, "sum"),
+    ("delegation_target_count", _I, "sum"), ("delegation_targets_sketch", SKETCH_TYPE, "kmv"),
+    ("delegation_authorities_sketch", SKETCH_TYPE, "kmv"),
 ]  # fmt: skip
 ACTIVITY_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in _COLUMNS])
 MERGE_RULES: dict[str, str] = {n: r for n, _, r in _COLUMNS}
@@ -107,6 +114,7 @@ def address_activity(
     txs: pa.Table, token_transfers: pa.Table | None, range_index: int, internal_transfers: pa.Table | None = None
 ) -> pa.Table:
     """ACTIVITY_SCHEMA rows, sorted by address, of a range's active addresses (internal_transfers None: no traces)."""
+    auth = authorizations(txs)
     txs = txs.select(ACTIVITY_TX_COLUMNS)
     it = internal_rows(internal_transfers)
     used = TOKEN_COLUMNS[:5]
@@ -120,12 +128,13 @@ def address_activity(
         *(txs.column(c) for c in ("from_address", "to_address", "receipt_contract_address")),
         *(tt.column(c) for c in ("from_address", "to_address", "token_address")),
         *(it.column(c) for c in ("from_address", "to_address")),
+        *(auth.column(c) for c in ("sender", "authority", "target")),
     )
     n = len(names)
     perm = pc.sort_indices(names).to_numpy()  # codes -> ranks in address order
     rank = np.empty(n + 1, dtype=np.int64)
     rank[perm], rank[n] = np.arange(n), -1
-    frm, to, created, t_from, t_to, token, i_from, i_to = (rank[c] for c in codes)  # -1 (null) -> rank[n] = -1
+    frm, to, created, t_from, t_to, token, i_from, i_to, a_sender, a_auth, a_target = (rank[c] for c in codes)
     names = names.take(pa.array(perm)).cast(pa.string())
 
     ts = column_numpy(txs, "block_timestamp").astype(np.int64)
@@ -165,6 +174,12 @@ def address_activity(
     ev_ts = np.concatenate([ts, ts[recv], ts[created >= 0], *(tts[s] for s in t_sel), i_ts, i_ts])
     ev_timed = np.concatenate([np.ones(m + recv.sum() + (created >= 0).sum(), bool), *(timed[s] for s in t_sel),
                                i_timed, i_timed])  # fmt: skip
+    a_row = column_numpy(auth, "row").astype(np.int64)
+    signed, named = a_auth >= 0, (a_auth >= 0) & (a_target >= 0)
+    ev_code = np.concatenate([ev_code, a_auth[signed], a_target[named]])
+    ev_block = np.concatenate([ev_block, block[a_row[signed]], block[a_row[named]]])
+    ev_ts = np.concatenate([ev_ts, ts[a_row[signed]], ts[a_row[named]]])
+    ev_timed = np.concatenate([ev_timed, np.ones(signed.sum() + named.sum(), bool)])
     has_block = ev_block >= 0
     cols["first_block"], cols["last_block"] = extremes(ev_code[has_block], ev_block[has_block], n)
     cols["first_timestamp"], cols["last_timestamp"] = extremes(ev_code[ev_timed], ev_ts[ev_timed], n)
@@ -215,13 +230,19 @@ def address_activity(
     cols["erc20_received_from"] = kmv_from_pairs(t_to[tc], h[t_from[tc]], n)
     cols["erc20_sent_to_contract"] = kmv_from_pairs(t_from[ts_], h[t_to[ts_]], n)
     cols["tokens"] = _tokens(t_from, t_to, token, n)
+    delegation_counts = {"delegation_authorizations": a_auth[signed], "delegation_target_count": a_target[named],
+                         "delegation_sponsored": a_sender[signed & (a_auth != a_sender)]}  # fmt: skip
+    for name, c in delegation_counts.items():
+        cols[name] = pa.array(np.bincount(c, minlength=n).astype(np.int64))
+    cols["delegation_targets_sketch"] = kmv_from_pairs(a_auth[named], h[a_target[named]], n)
+    cols["delegation_authorities_sketch"] = kmv_from_pairs(a_target[named], h[a_auth[named]], n)
     cols["is_contract"] = pa.array(contract)
     touching = np.concatenate([frm, to[recv & (to != frm)]])
     cols["range_tx_counts"] = pa.array(np.bincount(touching, minlength=n).astype(np.int32))
     cols |= internal_activity(i_from, i_to, it.column("value"), h, n, internal_transfers is not None)
 
     keep = contract.copy()
-    for c in (frm, to, t_from, t_to, i_from, i_to):
+    for c in (frm, to, t_from, t_to, i_from, i_to, a_auth, a_target):
         keep[c[c >= 0]] = True
     keep_idx = np.flatnonzero(keep)
     take = pa.array(keep_idx)

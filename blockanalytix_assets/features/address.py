@@ -14,6 +14,8 @@ Definitions over a window of cleaned transactions (and its token transfers):
 - min/max/avg of an empty set are 0, as in the Kaggle dataset.
 - internal transfers (features/internal.py; None: no traces, the internal_* columns null) make their senders and
   recipients rows of the table; the INTERNAL_ADDRESS_FEATURE_COLUMNS follow the Kaggle ones.
+- delegation_* (ours, after the Kaggle columns): EIP-7702 authorizations of the window's txs (features/delegation.py);
+  an authority or target named only in an authorization also gets a row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blockanalytix_assets.features.delegation import DELEGATION_FEATURE_COLUMNS, authorizations
 from blockanalytix_assets.features.internal import internal_rows, internal_window_features
 from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.features.reduce import column_numpy, flag_numpy
@@ -46,8 +49,9 @@ KAGGLE_NUMERIC = [
 ]  # fmt: skip
 KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
 # Changing the address feature columns, their order or meaning (or address_activity's) requires bumping this.
-ADDRESS_FEATURE_SPEC_VERSION = "2"  # 2: internal_* columns
-ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC]  # float64, in Kaggle order
+ADDRESS_FEATURE_SPEC_VERSION = "3"  # 2: internal_* columns; 3: delegation_* (EIP-7702)
+# float64: the Kaggle columns in Kaggle order, then ours (model inputs; the internal_* ones are not)
+ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC] + DELEGATION_FEATURE_COLUMNS
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null
 TX_COLUMNS = [
     "hash", "from_address", "to_address", "receipt_contract_address", "value_eth", "block_timestamp",
@@ -103,16 +107,19 @@ class _Groups:
 def address_features(
     txs: pa.Table, token_transfers: pa.Table | None = None, internal_transfers: pa.Table | None = None
 ) -> pa.Table:
-    """One row per address seen in the window's transactions, token transfers or internal transfers."""
+    """One row per address seen in the window's transactions, token transfers, internal transfers or
+    authorizations."""
+    auth = authorizations(txs)
     txs = txs.select(TX_COLUMNS)
     it = internal_rows(internal_transfers)
     tt = (erc20_transfers(token_transfers) if token_transfers is not None else pa.table({c: pa.array([], pa.string())
           for c in _TOKEN_USED})).select(_TOKEN_USED)  # fmt: skip
     m = txs.num_rows
-    (frm, to, created, t_from, t_to, token, i_from, i_to), names = encode(
+    (frm, to, created, t_from, t_to, token, i_from, i_to, a_sender, a_auth, a_target), names = encode(
         *(txs.column(c) for c in ("from_address", "to_address", "receipt_contract_address")),
         *(tt.column(c) for c in ("from_address", "to_address", "token_address")),
         *(it.column(c) for c in ("from_address", "to_address")),
+        *(auth.column(c) for c in ("sender", "authority", "target")),
     )
     n = len(names)
     g = _Groups(n)
@@ -185,13 +192,19 @@ def address_features(
     f["erc20_uniq_sent_token_name"] = g.nunique(t_from[has_from], token[has_from])
     f["erc20_uniq_rec_token_name"] = g.nunique(t_to[has_to], token[has_to])
 
+    signed, named = a_auth >= 0, (a_auth >= 0) & (a_target >= 0)
+    f["delegation_authorizations"] = g.count(a_auth[signed])
+    f["delegation_targets"] = g.nunique(a_auth[named], a_target[named])
+    f["delegation_authorities"] = g.nunique(a_target[named], a_auth[named])
+    f["delegation_sponsored"] = g.count(a_sender[signed & (a_auth != a_sender)])
+
     text = {
         "erc20_most_sent_token_type": g.mode(t_from[has_from], token[has_from], names),
         "erc20_most_rec_token_type": g.mode(t_to[has_to], token[has_to], names),
     }
     # Rows for addresses that took part in a tx or transfer (not only token contracts never transacting).
     party = np.zeros(n, dtype=bool)
-    for c in (frm, to, t_from, t_to, i_from, i_to):
+    for c in (frm, to, t_from, t_to, i_from, i_to, a_auth, a_target):
         party[c[c >= 0]] = True
     keep = pa.array(np.flatnonzero(party))
     address = names.take(keep)

@@ -31,7 +31,7 @@ from blockanalytix_assets.metadata import seconds_since, table_metadata
 from blockanalytix_assets.partitions import RANGE_BATCHES, block_ranges, partition_ranges, run_figures
 from blockanalytix_assets.ranges import BlockRange, range_keys
 from blockanalytix_assets.resources import PipelineSettings, StorageResource
-from blockanalytix_assets.storage import Storage
+from blockanalytix_assets.storage import CorruptTableError, Storage
 
 RangeMetadata = dict[str, dg.MetadataValue]
 ADDRESS_LABELS_KEY = "all"  # address_labels is not partitioned: stored at <root>/address_labels/all.parquet
@@ -183,7 +183,10 @@ def lifetime_asset(
 )
 def address_activity_asset(store: Storage, r: BlockRange) -> Computed:
     """Aggregate the range's transactions, token transfers and internal transfers per address."""
-    txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
+    try:
+        txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=[*ACTIVITY_TX_COLUMNS, "authorization_list"])
+    except CorruptTableError:  # cleaned before authorization lists existed: no delegations until it is re-cleaned
+        txs = store.read(tn.CLEANED_TRANSACTIONS, r.key, columns=ACTIVITY_TX_COLUMNS)
     tokens = read_token_transfers(store, r.key, TOKEN_COLUMNS)
     internal = read_internal_transfers(store, r.key, INTERNAL_COLUMNS)
     table = address_activity(txs, tokens, r.first // r.size, internal)

@@ -92,8 +92,8 @@ def merge_activity(tables: Sequence[pa.Table], columns: Sequence[str] | None = N
 
 
 def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
-    """t with exactly the schema's columns; internal_* columns it lacks (files written before them) are null."""
-    for name in _INTERNAL:
+    """t with exactly the schema's columns; internal_* / delegation_* columns it lacks (older files) are null."""
+    for name in (*_INTERNAL, *_DELEGATION):
         if name in schema.names and name not in t.column_names:
             t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
     return t.select(schema.names).cast(schema)
@@ -101,6 +101,7 @@ def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
 
 _INTERNAL = [name for name, _, _ in INTERNAL_ACTIVITY_COLUMNS]
 INTERNAL_COUNTS = ("internal_sent_count", "internal_received_count")
+_DELEGATION = [name for name in ACTIVITY_SCHEMA.names if name.startswith("delegation_")]  # null sums merge as 0
 
 
 def _subschema(columns: Sequence[str]) -> pa.Schema:
@@ -160,7 +161,8 @@ def _token_stats(t: pa.Table) -> dict[str, np.ndarray | pa.Array]:
 def profile_features(merged: pa.Table) -> pa.Table:
     """The address.py columns from lifetime state, of addresses that sent, received or created (ether or tokens)."""
     party = sum(_int(merged, c) for c in ("sent_count", "received_count", "created_count", "erc20_sent_count",
-                                           "erc20_received_count", *INTERNAL_COUNTS))  # fmt: skip
+                                           "erc20_received_count", *INTERNAL_COUNTS, "delegation_authorizations",
+                                           "delegation_target_count"))  # fmt: skip
     t = merged.filter(pa.array(party > 0))
     f: dict[str, np.ndarray] = {}
     sent, recv, created = _int(t, "sent_count"), _int(t, "received_count"), _int(t, "created_count")
@@ -205,6 +207,10 @@ def profile_features(merged: pa.Table) -> pa.Table:
         f[f"erc20_avg_val_{side}"] = _float(t, f"{src}_value") / np.maximum(n, 1)
     f["erc20_uniq_sent_token_name"] = tok["distinct_sent"]
     f["erc20_uniq_rec_token_name"] = tok["distinct_received"]
+    f["delegation_authorizations"] = _int(t, "delegation_authorizations")
+    f["delegation_sponsored"] = _int(t, "delegation_sponsored")
+    f["delegation_targets"] = kmv_estimate(t.column("delegation_targets_sketch"))
+    f["delegation_authorities"] = kmv_estimate(t.column("delegation_authorities_sketch"))
     cols: dict[str, pa.Array] = {"address": combined(t.column("address"))}
     cols |= {c: pa.array(np.asarray(f[c], dtype=np.float64)) for c in ADDRESS_FEATURE_COLUMNS}
     cols[ADDRESS_TEXT_COLUMNS[0]], cols[ADDRESS_TEXT_COLUMNS[1]] = tok["mode_sent"], tok["mode_received"]

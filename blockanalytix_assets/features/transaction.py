@@ -11,7 +11,7 @@ from blockanalytix_assets.features.reduce import column_numpy
 from blockanalytix_assets.ranges import previous_key
 from blockanalytix_assets.transform.encoding import encode, unique_pairs
 
-FEATURE_SPEC_VERSION = "2"  # 2: the internal_* columns after FEATURE_COLUMNS
+FEATURE_SPEC_VERSION = "3"  # 2: the internal_* columns after FEATURE_COLUMNS; 3: delegation_* (EIP-7702)
 SPEC_METADATA_KEY = b"blockanalytix.feature_spec_version"
 KEY_COLUMNS = ["hash", "block_number", "block_timestamp", "from_address", "to_address"]
 # Fixed order; changing names, order or meaning requires bumping FEATURE_SPEC_VERSION.
@@ -44,6 +44,8 @@ FEATURE_COLUMNS = [
     "log_minutes_since_sender_prev_tx",  # log1p(minutes since the sender's previous tx in the window), or 0
     "sender_is_new",  # 1 when the sender has no earlier tx in the window (lookback + range)
     "receiver_is_new",  # 1 when the receiver was never seen (as sender or receiver) earlier in the window
+    "delegation_count",  # EIP-7702 authorizations the tx carries (0 for other types)
+    "delegation_sponsored_count",  # of those, signed by a recovered authority other than the sender
 ]
 ACTIVITY_COLUMNS = [
     "hash",
@@ -75,6 +77,20 @@ def _activity(frm: np.ndarray, to: np.ndarray, n: int) -> tuple[np.ndarray, ...]
 def _pick(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """values[codes], 0 where the code is -1 (no receiver)."""
     return np.where(codes >= 0, values[np.maximum(codes, 0)], 0)
+
+
+def _delegations(current: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Authorizations per tx and those a known authority other than the sender signed (0 in older cleaned files)."""
+    n = current.num_rows
+    if "authorization_list" not in current.column_names or not n:
+        return np.zeros(n), np.zeros(n)
+    lists = current.column("authorization_list").combine_chunks()
+    count = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(lists)
+    authority = pc.struct_field(pc.list_flatten(lists), "authority")
+    sender = pc.take(current.column("from_address"), parents)
+    other = pc.fill_null(pc.not_equal(authority, sender), False).to_numpy(zero_copy_only=False)
+    return count, np.bincount(parents.to_numpy()[other], minlength=n)
 
 
 def transaction_features(
@@ -121,6 +137,7 @@ def transaction_features(
     input_bytes = np.maximum(chars - 2, 0) // 2
     gas = _num(current, "gas")
     cur_gap = gap[is_cur]
+    delegations, sponsored = _delegations(current)
     feats = {
         "log_value_gwei": np.log1p(np.maximum(_num(current, "value_eth") * 1e9, 0)),
         "log_fee_gwei": np.log1p(np.maximum(_num(current, "fee_eth") * 1e9, 0)),
@@ -149,6 +166,8 @@ def transaction_features(
         "log_minutes_since_sender_prev_tx": np.log1p(np.nan_to_num(cur_gap)),
         "sender_is_new": np.isnan(cur_gap),
         "receiver_is_new": receiver_new,
+        "delegation_count": delegations,
+        "delegation_sponsored_count": sponsored,
     }
     arrays = [current.column(c) for c in KEY_COLUMNS]
     arrays += [pa.array(np.asarray(feats[c], dtype=np.float32)) for c in FEATURE_COLUMNS]

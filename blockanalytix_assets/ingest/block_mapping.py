@@ -1,4 +1,4 @@
-"""raw_blocks and raw_transactions (with receipt_* fields) from RPC blocks and receipts."""
+"""raw_blocks and raw_transactions (receipt_* fields, EIP-7702 authorization lists) from RPC blocks and receipts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from blockanalytix_assets.ingest.authorization import map_authorization_lists
 from blockanalytix_assets.ingest.mapping_common import (
     ERRORS,
     MalformedResponseError,
@@ -128,4 +129,5 @@ def map_transactions(blocks: Sequence[dict], receipts: Receipts | None = None) -
         records: list[Record] = [(w, "transaction", t, required_keys(TX_COLS)) for w, t in zip(where, txs, strict=True)]
         records += [(w, "receipt", r, required_keys(RECEIPT_COLS)) for w, r in zip(where, recs, strict=False)]
         raise diagnose(records, exc) from None
+    cols["authorization_list"] = map_authorization_lists(txs, cols["block_number"])
     return to_table(TRANSACTIONS, cols)

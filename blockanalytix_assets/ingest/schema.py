@@ -17,6 +17,18 @@ WITHDRAWAL = pa.struct(
         ("amount", pa.int64()),  # gwei, as in the RPC
     ]
 )
+# One EIP-7702 authorization tuple; `authority` (ours) is the recovered signer, null where none recovers.
+AUTHORIZATION = pa.struct(
+    [
+        ("chain_id", pa.string()),  # uint256 as a decimal string; "0" = valid on every chain
+        ("address", pa.string()),  # the delegation target (0x00..00 revokes)
+        ("nonce", pa.uint64()),
+        ("y_parity", pa.uint8()),
+        ("r", pa.string()),  # 0x + 64 hex digits (nodes drop leading zeros; normalised)
+        ("s", pa.string()),
+        ("authority", pa.string()),
+    ]
+)
 
 BLOCKS = pa.schema(
     [
@@ -73,6 +85,7 @@ TRANSACTIONS = pa.schema(
         ("receipt_effective_gas_price", pa.int64()),
         ("receipt_blob_gas_price", pa.int64()),
         ("receipt_blob_gas_used", pa.int64()),
+        ("authorization_list", pa.list_(AUTHORIZATION)),  # type-4 (EIP-7702) only; null for other types
     ]
 )
 

@@ -35,6 +35,8 @@ DERIVED_FIELDS = [
     ("method_selector", pa.string()),
     ("failed", pa.bool_()),
     ("token_transfer_count", pa.int64()),
+    ("is_delegation", pa.bool_()),  # a type-4 (EIP-7702) transaction carrying at least one authorization
+    ("delegation_count", pa.int64()),  # its authorizations (0 for every other transaction)
 ]
 CLEANED_SCHEMA = pa.schema(list(TRANSACTIONS) + [pa.field(n, t) for n, t in DERIVED_FIELDS])
 QUARANTINE_SCHEMA = pa.schema(list(TRANSACTIONS) + [pa.field("reason", pa.string())])
@@ -63,6 +65,18 @@ def _conform(raw: pa.Table) -> pa.Table:
 
 def _bool(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(arr, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _delegation_reasons(t: pa.Table, has_lists: bool) -> list[tuple[str, np.ndarray]]:
+    """EIP-7702: a type-4 tx needs authorizations, other types carry none (unchecked for raw files older than them)."""
+    if not has_lists:
+        return []
+    n = pc.fill_null(pc.list_value_length(t.column("authorization_list")), 0)
+    type4 = pc.equal(t.column("transaction_type"), 4)
+    return [
+        ("type4_without_authorizations", _bool(pc.and_(type4, pc.equal(n, 0)))),
+        ("authorizations_on_other_type", _bool(pc.and_(pc.invert(pc.fill_null(type4, False)), pc.greater(n, 0)))),
+    ]
 
 
 def _reasons(t: pa.Table, first_block: int, last_block: int) -> list[tuple[str, np.ndarray]]:
@@ -139,6 +153,7 @@ def _derive(t: pa.Table, blocks: pa.Table | None, token_transfers: pa.Table | No
     has_input = pc.fill_null(pc.greater(pc.utf8_length(inp), 2), False)
     to_null = pc.is_null(t.column("to_address"))
     selector = pc.if_else(pc.greater_equal(pc.utf8_length(inp), 10), pc.utf8_slice_codeunits(inp, 0, 10), None)
+    delegations = pc.fill_null(pc.list_value_length(t.column("authorization_list")), 0)
     derived = {
         "value_eth": pc.divide(t.column("value").cast(pa.float64()), WEI_PER_ETH),
         "fee_wei": fee_wei,
@@ -151,6 +166,10 @@ def _derive(t: pa.Table, blocks: pa.Table | None, token_transfers: pa.Table | No
         "method_selector": selector,
         "failed": pc.fill_null(pc.equal(t.column("receipt_status"), 0), False),
         "token_transfer_count": pa.array(_token_counts(t.column("hash"), token_transfers)),
+        "is_delegation": pc.and_(
+            pc.fill_null(pc.equal(t.column("transaction_type"), 4), False), pc.greater(delegations, 0)
+        ),  # fmt: skip
+        "delegation_count": delegations,
     }
     for name, typ in DERIVED_FIELDS:
         t = t.append_column(pa.field(name, typ), derived[name].cast(typ))
@@ -166,7 +185,7 @@ def clean_transactions(
 ) -> CleanResult:
     """Validate, deduplicate on hash and enrich one range's raw_transactions; rejects go to quarantine."""
     t = _conform(raw)
-    masks = _reasons(t, first_block, last_block)
+    masks = _reasons(t, first_block, last_block) + _delegation_reasons(t, "authorization_list" in raw.column_names)
     bad = np.zeros(t.num_rows, dtype=bool)
     for _, m in masks:
         bad |= m

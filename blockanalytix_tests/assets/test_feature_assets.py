@@ -234,3 +234,26 @@ def test_one_run_over_both_ranges_writes_what_two_runs_write(tmp_path):
     assert (meta["first_block"].value, meta["last_block"].value) == (0, 199)
     meta = result.asset_materializations_for_node("transaction_features")[0].metadata
     assert meta["by_range"].value == {k: {"rows": 2} for k in KEYS} and meta["lookback_partitions"].value == [KEYS[0]]
+
+
+def test_delegations_reach_the_features_and_older_cleaned_files_still_aggregate(tmp_path):
+    root, store = str(tmp_path), Storage(str(tmp_path))
+    _write_raw(root)
+    auth = dict(chain_id="0", address=TOKEN, nonce=0, y_parity=0, r="0x" + "1" * 64, s="0x" + "2" * 64, authority=C)
+    raw = store.read("raw_transactions", KEYS[0]).to_pylist()
+    raw.append(_tx(5, 30, B, C) | dict(transaction_type=4, authorization_list=[auth]))  # B sponsors C's delegation
+    store.write("raw_transactions", KEYS[0], pa.Table.from_pylist(raw, schema=TRANSACTIONS))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", KEYS)
+    assert _materialize_range(root, instance, KEYS[0], 0).success
+    tx = store.read("transaction_features", KEYS[0]).to_pandas().set_index("hash")
+    assert tx.loc["0x" + f"{5:064x}", ["delegation_count", "delegation_sponsored_count"]].tolist() == [1, 1]
+    addr = store.read("address_features", KEYS[0]).to_pandas().set_index("address")
+    assert addr.loc[C, "delegation_authorizations"] == addr.loc[B, "delegation_sponsored"] == 1
+    assert addr.loc[TOKEN, "delegation_authorities"] == 1
+    old = store.read("cleaned_transactions", KEYS[0]).drop_columns(["authorization_list"])  # cleaned before 7702
+    store.write("cleaned_transactions", KEYS[0], old)
+    result = dg.materialize([address_activity_asset], partition_key=KEYS[0], instance=instance,
+                            resources=_resources(root))  # fmt: skip
+    assert result.success
+    assert sum(store.read("address_activity", KEYS[0]).column("delegation_authorizations").to_pylist()) == 0

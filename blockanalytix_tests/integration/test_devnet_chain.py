@@ -6,8 +6,8 @@ import pytest
 
 from blockanalytix_assets.devnet.erc20 import TRANSFER_TOPIC
 from blockanalytix_assets.devnet.rpc import DevnetRpc
-from blockanalytix_assets.devnet.scenario import read_labels
-from blockanalytix_assets.devnet.world import TYPOLOGIES
+from blockanalytix_assets.devnet.scenario import plan_blocks, read_labels
+from blockanalytix_assets.devnet.world import TYPOLOGIES, World
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +41,10 @@ def test_chain_has_all_tx_types_creations_reverts_and_token_transfers(devnet, ch
     txs = [t for b in blocks for t in b["transactions"]]
     rcpts = [r for rs in receipts for r in rs]
     assert len(txs) == len(rcpts) == devnet.manifest["tx_count"]
-    assert {t["type"] for t in txs} == {"0x0", "0x1", "0x2"}
+    assert {t["type"] for t in txs} == {"0x0", "0x1", "0x2", "0x4"}
     assert all(t["accessList"] for t in txs if t["type"] == "0x1")
+    assert all(t["authorizationList"] for t in txs if t["type"] == "0x4")
+    assert devnet.manifest["tx_types"]["4"] == devnet.manifest["tx_kinds"]["delegation"] > 30
     created = [r["contractAddress"] for r in rcpts if r["contractAddress"]]
     assert len(created) >= 3
     assert {c.lower() for c in created} == set(devnet.manifest["tokens"])
@@ -80,3 +82,17 @@ def test_reloaded_state_serves_the_same_chain(devnet, fresh_anvil):
     want = devnet.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in (1, 150, devnet.head)])
     assert [b["hash"] for b in got] == [b["hash"] for b in want]
     rpc.close()
+
+
+def test_delegated_wallets_carry_the_delegation_designator(devnet, chain):
+    blocks, receipts = chain
+    type4 = [(t, r) for b, rs in zip(blocks, receipts, strict=True) for t, r in zip(b["transactions"], rs, strict=True)
+             if t["type"] == "0x4"]  # fmt: skip
+    assert type4 and all(r["status"] == "0x1" for _, r in type4)
+    world = World(devnet.config)
+    for _ in plan_blocks(world):  # the plan knows which wallets end delegated, and to what
+        pass
+    wallets = world.wallets
+    codes = devnet.rpc.batch([("eth_getCode", [a, "latest"]) for a in wallets.keys])
+    want = ["0xef0100" + wallets.delegated[a][2:] if a in wallets.delegated else "0x" for a in wallets.keys]
+    assert codes == want and any(c != "0x" for c in codes)  # a revoked (or never delegated) wallet has no code

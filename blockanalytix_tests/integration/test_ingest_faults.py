@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from blockanalytix_assets.devnet.anvil import find_anvil
+from blockanalytix_assets.devnet.anvil import HARDFORK, find_anvil
 from blockanalytix_assets.ingest import validation
 from blockanalytix_assets.ingest.extract import extract_range
 from blockanalytix_assets.ingest.rpc import RpcClient
@@ -79,7 +79,9 @@ def populate(url: str) -> list[str]:
 @starts_processes
 def anvil():
     port = free_port()
-    proc = subprocess.Popen([find_anvil(), "--port", str(port), "--auto-impersonate", "--silent"])
+    proc = subprocess.Popen(
+        [find_anvil(), "--port", str(port), "--hardfork", HARDFORK, "--auto-impersonate", "--silent"]
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.compute as pc
 import pytest
 
 from blockanalytix_assets.devnet.anvil import Anvil
@@ -100,6 +101,8 @@ def test_raw_traces_equal_ethereum_etl_export_traces(cli_store, etl_traces):
         txs.column("hash").to_pylist()
     )
     assert all(cli_store.exists(t, KEY) for t in SELECTION.split(","))
+    (type4,) = txs.filter(pc.is_valid(txs.column("authorization_list"))).column("hash").to_pylist()
+    assert sum(r["transaction_hash"] == type4 and bool(r["trace_address"]) for r in rows) >= 5  # delegated code ran
 
 
 def test_geth_call_tracer_gives_the_parity_rows(chain, cli_store):

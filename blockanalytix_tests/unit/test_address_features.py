@@ -234,3 +234,35 @@ def test_every_column_exists_in_the_kaggle_dataset():
     header = pd.read_csv(KAGGLE_CSV, nrows=0).columns
     names = {kaggle_column_name(c) for c in header}
     assert set(ADDRESS_FEATURE_COLUMNS + ADDRESS_TEXT_COLUMNS) <= names
+
+
+def test_delegation_features_of_authorities_targets_and_sponsors():
+    a, b, c, relayer, impl, impl2 = (_addr(i) for i in (1, 2, 3, 4, 0x77, 0x78))
+
+    def auth(authority: str | None, target: str) -> dict:
+        return dict(chain_id="1", address=target, nonce=0, y_parity=0, r="0x" + "1" * 64, s="0x" + "2" * 64,
+                    authority=authority)  # fmt: skip
+
+    zero = "0x" + "00" * 20
+    txs = _cleaned(
+        [
+            dict(from_address=a, to_address=a, transaction_type=4, authorization_list=[auth(a, impl)]),  # self-paid
+            dict(
+                from_address=relayer,
+                to_address=b,
+                transaction_type=4,
+                receipt_status=0,  # counts though failed
+                authorization_list=[auth(b, impl), auth(c, impl2), auth(None, impl)],
+            ),  # fmt: skip
+            dict(from_address=a, to_address=a, transaction_type=4, authorization_list=[auth(a, impl2), auth(a, zero)]),
+            dict(from_address=b, to_address=c, value=10**18),
+        ]
+    )
+    f = address_features(txs).to_pandas().set_index("address")
+    cols = ["delegation_authorizations", "delegation_targets", "delegation_authorities", "delegation_sponsored"]
+    assert f.loc[a, cols].tolist() == [3, 2, 0, 0]  # impl, impl2 (the revocation names no target)
+    assert f.loc[b, cols].tolist() == [1, 1, 0, 0] and f.loc[c, cols].tolist() == [1, 1, 0, 0]
+    assert f.loc[relayer, cols].tolist() == [0, 0, 0, 2]  # the unrecoverable signer is nobody's
+    assert f.loc[impl, cols].tolist() == [0, 0, 2, 0] and f.loc[impl2, cols].tolist() == [0, 0, 2, 0]
+    assert f.loc[impl, "sent_tnx"] == f.loc[impl, "received_tnx"] == 0  # a row only because it is a target
+    assert zero not in f.index

@@ -138,3 +138,35 @@ def test_empty_input_gives_empty_tables_with_the_contract_schema():
     res = clean_transactions(_raw([]), 0, 999, _blocks(), None)
     assert res.cleaned.num_rows == 0 and res.cleaned.schema.equals(CLEANED_SCHEMA)
     assert res.quarantined.num_rows == 0 and res.quarantined.schema.equals(QUARANTINE_SCHEMA)
+
+
+def _auth(authority: str | None) -> dict:
+    return dict(chain_id="1", address=_addr(0x7702), nonce=0, y_parity=0, r=_hash(5), s=_hash(6), authority=authority)
+
+
+def test_delegations_are_flagged_and_counted_and_malformed_ones_quarantined():
+    rows = [
+        _tx(1, transaction_type=4, authorization_list=[_auth(_addr(1)), _auth(None)]),
+        _tx(2, transaction_type=4, authorization_list=[_auth(_addr(7))]),
+        _tx(3),  # type 2: no list
+        _tx(4, transaction_type=4, authorization_list=[]),  # EIP-7702 rejects an empty list
+        _tx(5, authorization_list=[_auth(_addr(1))]),  # type 2 with authorizations
+    ]
+    res = clean_transactions(_raw(rows), 0, 999)
+    t = _by_hash(res.cleaned)
+    assert [(t[_hash(i)]["is_delegation"], t[_hash(i)]["delegation_count"]) for i in (1, 2, 3)] == [
+        (True, 2),
+        (True, 1),
+        (False, 0),
+    ]
+    assert t[_hash(1)]["authorization_list"][1]["authority"] is None  # the list itself is kept as ingested
+    reasons = sorted((r["hash"], r["reason"]) for r in res.quarantined.to_pylist())
+    assert reasons == [(_hash(4), "type4_without_authorizations"), (_hash(5), "authorizations_on_other_type")]
+
+
+def test_raw_files_from_before_authorization_lists_clean_without_delegations():
+    raw = _raw([_tx(1, transaction_type=4), _tx(2)]).drop_columns(["authorization_list"])
+    res = clean_transactions(raw, 0, 999)
+    assert res.quarantined.num_rows == 0 and res.cleaned.schema.equals(CLEANED_SCHEMA)
+    assert res.cleaned.column("delegation_count").to_pylist() == [0, 0]
+    assert not any(res.cleaned.column("is_delegation").to_pylist())

@@ -43,6 +43,7 @@ def test_command_line_carries_the_options(tmp_path):
     assert cmd[cmd.index("--port") + 1] == "1234"
     assert cmd[cmd.index("--load-state") + 1] == str(tmp_path / "s.json")
     assert "--no-mining" in cmd and "--auto-impersonate" in cmd
+    assert cmd[cmd.index("--hardfork") + 1] == "prague"  # EIP-7702 type-4 transactions
     assert "--no-mining" not in Anvil(auto_mine=True).command()
 
 

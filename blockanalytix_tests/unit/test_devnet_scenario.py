@@ -8,8 +8,10 @@ from dataclasses import asdict
 import numpy as np
 
 from blockanalytix_assets.devnet.chain import ChainFiles
+from blockanalytix_assets.devnet.delegations import ZERO
 from blockanalytix_assets.devnet.scenario import plan_blocks, read_labels, typology_schedule, write_labels
 from blockanalytix_assets.devnet.world import TYPOLOGIES, ScenarioConfig, World
+from blockanalytix_assets.ingest.authorization import recover_authority
 
 CONFIG = ScenarioConfig(seed=7, blocks=300, txs_per_block=20)
 ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
@@ -33,7 +35,7 @@ def test_plan_has_every_kind_type_and_typology():
     blocks = list(plan_blocks(world))
     txs = [tx for b in blocks for tx in b.txs]
     assert 0.8 * CONFIG.blocks * CONFIG.txs_per_block < len(txs) < 1.6 * CONFIG.blocks * CONFIG.txs_per_block
-    assert {tx.fees.tx_type for tx in txs} == {0, 1, 2}
+    assert {tx.fees.tx_type for tx in txs} == {0, 1, 2, 4}
     kinds = Counter(tx.kind for tx in txs)
     assert kinds["deploy"] >= 3 and kinds["token"] > 100 and kinds["withdrawal"] > 100
     assert sum(tx.reverts for tx in txs) > 20
@@ -90,7 +92,7 @@ def test_regime_shift_changes_only_the_blocks_from_the_shift_on():
     shifted = ScenarioConfig(seed=3, blocks=120, txs_per_block=20, regime_shift_at=60)
     (_, before), (world, after) = _plan(config), _plan(shifted)
     assert before[:59] == after[:59] and before[59:] != after[59:]
-    assert config.cache_key() == "f2-s3-b120-k20-a400" and shifted.cache_key() == "f2-s3-b120-k20-a400-r60"
+    assert config.cache_key() == "f3-s3-b120-k20-a400" and shifted.cache_key() == "f3-s3-b120-k20-a400-r60"
 
     def figures(plan: list) -> tuple[float, float, float]:
         txs = [tx for block in plan for tx in block]
@@ -101,3 +103,33 @@ def test_regime_shift_changes_only_the_blocks_from_the_shift_on():
     (p0, v0, c0), (p1, v1, c1) = figures(before[60:]), figures(after[60:])
     assert p1 > 3 * p0 and v1 > 3 * v0 and c1 > c0 + 0.1  # gas prices, ETH values, contract calls
     assert {t for _, t, b in world.label_rows() if b >= 60} == set(TYPOLOGIES)  # typologies continue
+
+
+def _signer(a: dict) -> str | None:
+    ints = [int(a[k], 16) for k in ("chainId", "nonce", "yParity", "r", "s")]
+    return recover_authority(ints[0], a["address"], ints[1], *ints[2:])
+
+
+def test_type4_delegations_are_signed_by_their_wallets_with_the_nonces_the_chain_expects():
+    world = World(CONFIG)
+    nonces: dict[str, int] = {}  # replayed from the planned txs, as the chain applies them
+    delegations = []
+    for block in plan_blocks(world):
+        senders = Counter(tx.sender for tx in block.txs)
+        for tx in block.txs:
+            assert tx.nonce == nonces.get(tx.sender, 0)
+            nonces[tx.sender] = tx.nonce + 1
+            for a in tx.authorizations or []:
+                signer = _signer(a)
+                assert signer in world.wallets.keys and int(a["nonce"], 16) == nonces.get(signer, 0)
+                assert senders[signer] == (signer == tx.sender)  # no other tx of the wallet in that block
+                assert int(a["chainId"], 16) in (0, CONFIG.chain_id)
+                nonces[signer] = nonces.get(signer, 0) + 1
+            if tx.fees.tx_type == 4:
+                delegations.append(tx)
+    assert all(world.ledger.nonces.get(a, 0) == n for a, n in nonces.items())
+    assert len(delegations) > 30 and all(tx.kind == "delegation" and tx.authorizations for tx in delegations)
+    sponsored = [tx for tx in delegations if tx.sender in world.wallets.relayers]
+    assert sponsored and any(len(tx.authorizations) > 1 for tx in sponsored)
+    targets = {a["address"] for tx in delegations for a in tx.authorizations}
+    assert ZERO in targets and targets - {ZERO} <= set(world.wallets.targets)

@@ -34,10 +34,12 @@ def _range_rows(rng: np.random.Generator, r: int, addrs: list[str], tokens: list
         call_token = 0.03 <= kind < 0.2
         value = int(rng.integers(0, 10**6)) * 10**16 if rng.random() < 0.3 else int(rng.integers(0, 5 * ETH))
         to = None if create else (tokens[rng.integers(len(tokens))] if call_token else addrs[rng.integers(len(addrs))])
+        auths = _authorizations(rng, addrs) if rng.random() < 0.1 else None
         rows.append(
             dict(
+                authorization_list=auths, transaction_type=4 if auths else 2,
                 hash=f"0x{r:08x}{i:056x}", nonce=0, transaction_index=i % 3, gas=100_000, gas_price=10**9,
-                transaction_type=2, receipt_gas_used=21_000, receipt_effective_gas_price=10**9,
+                receipt_gas_used=21_000, receipt_effective_gas_price=10**9,
                 from_address=addrs[rng.integers(len(addrs))], to_address=to, value=value,
                 input="0xa9059cbb" if call_token or 0.2 <= kind < 0.23 else "0x",
                 receipt_status=int(rng.random() > 0.1), block_number=1000 * r + i // 3,
@@ -63,6 +65,17 @@ def _range_rows(rng: np.random.Generator, r: int, addrs: list[str], tokens: list
             )
         )  # fmt: skip
     return txs, pa.Table.from_pylist(tt, schema=TOKEN_TRANSFERS)
+
+
+def _authorizations(rng: np.random.Generator, addrs: list[str]) -> list[dict]:
+    """1-3 EIP-7702 tuples: known or authority-only signers (some unrecoverable), a few targets and revocations."""
+    out = []
+    for _ in range(int(rng.integers(1, 4))):
+        authority = (addrs + [_addr(5000 + i) for i in range(5)] + [None])[rng.integers(len(addrs) + 6)]
+        target = [_addr(800), _addr(801), _addr(802), "0x" + "00" * 20][rng.integers(4)]
+        out.append(dict(chain_id="0", address=target, nonce=0, y_parity=0, r="0x" + "1" * 64, s="0x" + "2" * 64,
+                        authority=authority))  # fmt: skip
+    return out
 
 
 def _contracts(txs: pa.Table, tt: pa.Table) -> set[str]:
@@ -103,6 +116,11 @@ def test_lifetime_profile_features_equal_address_features_of_the_concatenation()
     for c in ADDRESS_TEXT_COLUMNS:
         assert got.column(c).to_pylist() == ref.column(c).to_pylist(), c
     assert max(ref.column("unique_sent_to_addresses").to_numpy()) > 20  # the sketches hold real sets
+    d = ref.to_pandas().set_index("address")
+    assert d["delegation_authorizations"].sum() > 50 and d["delegation_sponsored"].sum() > 30
+    assert d.loc[_addr(5000), "delegation_authorizations"] > 0 and d.loc[_addr(5000), "sent_tnx"] == 0
+    assert d.loc[_addr(800), "delegation_authorities"] > 10 and d["delegation_targets"].max() == 3
+    assert "0x" + "00" * 20 not in d.index  # revocations name no target
 
 
 def _exact(t: pa.Table) -> pa.Table:

@@ -140,3 +140,21 @@ def test_lookback_keys_walks_back_over_existing_ranges():
     assert lookback_keys("000004000-000004999", 4, existing) == existing[:3]
     assert lookback_keys("000004000-000004999", 0, existing) == []
     assert lookback_keys("000000000-000000999", 3, existing) == []
+
+
+def _auth(authority: str | None) -> dict:
+    return dict(chain_id="0", address=E, nonce=0, y_parity=1, r="0x" + "1" * 64, s="0x" + "2" * 64, authority=authority)
+
+
+def test_delegation_features_count_authorizations_and_those_signed_for_others():
+    rows = [
+        dict(from_address=A, to_address=A, transaction_type=4, authorization_list=[_auth(A)]),  # self-paid
+        dict(from_address=B, to_address=C, transaction_type=4, authorization_list=[_auth(C), _auth(D), _auth(None)]),
+        dict(from_address=C, to_address=D),
+    ]
+    cur = _cleaned([dict(block_number=10, block_timestamp=T0, **r) for r in rows], 10, 19)
+    f = _feat(transaction_features(cur))
+    assert [(r["delegation_count"], r["delegation_sponsored_count"]) for r in f] == [(1, 0), (3, 2), (0, 0)]
+    older = transaction_features(cur.drop_columns(["authorization_list"]))  # cleaned before authorization lists
+    assert older.column("delegation_count").to_pylist() == [0, 0, 0]
+    assert [c for c in FEATURE_COLUMNS if "delegation" in c] == ["delegation_count", "delegation_sponsored_count"]
