@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
 ETL_VENV = ROOT / ".etl-venv"
+MODULE = "blockanalytix_tests.benchmarks.bench_ingest"
 SMALL, LARGE = (0, 99), (0, 599)  # the devnet head is block 600; block 0 is genesis
 REPEATS = int(os.environ.get("BENCH_INGEST_REPEATS", "2"))  # best of, for ours and the bare fetch
 TARGET_CPU_RATIO, TARGET_WALL_RATIO = 0.2, 1.3
@@ -76,8 +77,9 @@ def child_dagster(url: str, first: int, last: int, root: str, spawned_at: float)
             "other_modules_after_import": other_loaded}  # fmt: skip
 
 
-def _spawn(mode: str, url: str, span: tuple[int, int], root: str) -> dict:
-    args = [sys.executable, "-m", "blockanalytix_tests.benchmarks.bench_ingest", mode, url, *map(str, span), root]
+def _spawn(mode: str, url: str, span: tuple[int, int], root: str, module: str = MODULE) -> dict:
+    """Run module's child `mode` in a fresh interpreter; its last stdout line is the JSON it measured."""
+    args = [sys.executable, "-m", module, mode, url, *map(str, span), root]
     spawned_at = time.time()
     out = subprocess.run([*args, repr(spawned_at)], cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
