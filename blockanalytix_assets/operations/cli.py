@@ -36,7 +36,8 @@ def backfill_command(from_block: int, to_block: int) -> None:
         keys = keys_for_blocks(from_block, to_block, s.range_size)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    traces = traces_wanted(RpcResource(url=s.rpc_url, chain_id=s.chain_id, traces=s.traces), from_block)
+    rpc = RpcResource(url=s.rpc_url, chain_id=s.chain_id, traces=s.traces, max_retries=2)  # a down node: no long wait
+    traces = traces_wanted(rpc, from_block)
     instance = dg.DagsterInstance.get()
     backfill_id = launch_backfill(instance, defs.resolve_asset_graph(), keys, title="cli backfill", traces=traces)
     out = {"backfill_id": backfill_id, "ranges": len(keys), "first": keys[0], "last": keys[-1], "traces": traces}
