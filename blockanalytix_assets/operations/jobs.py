@@ -34,25 +34,15 @@ def traces_wanted(rpc: RpcResource, block: int) -> bool:
         return True  # the node does not answer now (or serves another chain): the ingest step fails and says why
 
 
-def _descendants(asset_graph: AssetGraph, names: tuple[str, ...]) -> set[dg.AssetKey]:
-    """The assets named and every asset downstream of them."""
-    out, frontier = set(), [dg.AssetKey(n) for n in names]
-    while frontier:
-        key = frontier.pop()
-        if key not in out and asset_graph.has(key):
-            out.add(key)
-            frontier.extend(asset_graph.get(key).child_keys)
-    return out
-
-
 def per_range_assets(asset_graph: AssetGraph, traces: bool = True) -> list[dg.AssetKey]:
     """The raw assets and every block_ranges asset downstream whose inputs are all per-range too.
 
     An asset that also reads a model-wide table (anomaly_report reads anomaly_scores) is left to its own
     schedule or sensor: a range backfill cannot produce that input, so the step would fail. Without traces
-    the trace tables and everything downstream of them are left out."""
+    the trace tables are left out, and so is what is made from them alone; an asset that also reads a table
+    every range has stays (it copes without traces, as the features without internal_transfers do)."""
     keys = {dg.AssetKey(a) for a in raw_assets(traces)}
-    left_out = set() if traces else _descendants(asset_graph, TRACE_ASSETS)
+    left_out = {dg.AssetKey(a) for a in TRACE_ASSETS} - keys
     frontier = list(keys)
     while frontier:
         for child in asset_graph.get(frontier.pop()).child_keys:

@@ -1,5 +1,5 @@
 """Range backfills and the nightly repair cover the trace tables unless BLOCKANALYTIX_TRACES is off or the node
-has no trace API; without traces they leave out everything downstream of them too."""
+has no trace API; without traces they also leave out what is made from the trace tables alone."""
 
 from __future__ import annotations
 
@@ -28,13 +28,19 @@ KEYS = [format_key(0, 9), format_key(10, 19)]
 
 @dg.asset(partitions_def=block_ranges, deps=[tn.RAW_TRACES])
 def from_traces() -> None:
-    """A per-range table made from raw_traces (as internal_transfers is)."""
+    """A per-range table made from raw_traces alone."""
+
+
+@dg.asset(partitions_def=block_ranges, deps=[tn.RAW_TRACES, tn.RAW_TRANSACTIONS])
+def with_traces_where_stored() -> None:
+    """A per-range table of transactions that adds trace figures where raw_traces is stored (as the features do)."""
 
 
 def _defs(rpc: RpcResource, root: Path) -> dg.Definitions:
     settings = PipelineSettings(range_size=10, confirmations=0, home=str(root))
     resources = {"rpc": rpc, "storage": StorageResource(root=str(root)), "settings": settings}
-    return dg.Definitions(assets=[raw_ingest, from_traces], jobs=[repair_job], resources=resources)
+    assets = [raw_ingest, from_traces, with_traces_where_stored]
+    return dg.Definitions(assets=assets, jobs=[repair_job], resources=resources)
 
 
 def _names(keys: list[dg.AssetKey]) -> set[str]:
@@ -51,11 +57,12 @@ def _no_trace_node(tmp_path: Path) -> ReplayRpcResource:
     return ReplayRpcResource(recording=str(path), chain_id=31337)
 
 
-def test_without_traces_the_trace_tables_and_their_descendants_are_left_out(replay_rpc, tmp_path):
+def test_without_traces_the_trace_tables_and_what_only_they_feed_are_left_out(replay_rpc, tmp_path):
     graph = _defs(replay_rpc.resource(), tmp_path).resolve_asset_graph()
     with_traces, without = _names(per_range_assets(graph, True)), _names(per_range_assets(graph, False))
-    assert {*RAW_ASSETS, *TRACE_ASSETS, "from_traces"} <= with_traces
-    assert with_traces - without == {*TRACE_ASSETS, "from_traces"} and set(RAW_ASSETS) <= without
+    assert {*RAW_ASSETS, *TRACE_ASSETS, "from_traces", "with_traces_where_stored"} <= with_traces
+    assert with_traces - without == {*TRACE_ASSETS, "from_traces"}
+    assert {*RAW_ASSETS, "with_traces_where_stored"} <= without
 
 
 def test_traces_wanted_follows_the_mode_and_asks_the_node_in_auto(replay_rpc, tmp_path):
@@ -86,5 +93,5 @@ def test_repair_backfills_a_range_missing_raw_traces_unless_traces_are_off(repla
     (backfill,) = instance.get_backfills()
     assert backfill.backfill_id == backfill_id and keys == [KEYS[1]]
     subset = backfill.asset_backfill_data.target_subset
-    for name in [*RAW_ASSETS, *TRACE_ASSETS, "from_traces"]:
+    for name in [*RAW_ASSETS, *TRACE_ASSETS, "from_traces", "with_traces_where_stored"]:
         assert list(subset.get_partitions_subset(dg.AssetKey(name)).get_partition_keys()) == [KEYS[1]], name
