@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from blockanalytix_tests.benchmarks.bench_ingest import ETL_VENV, REPEATS, _best, _cpu, _spawn
+from blockanalytix_tests.benchmarks.bench_ingest import ETL_VENV, REPEATS, _best, _cpu, _spawn, publish
 
 RESULTS = Path(__file__).parent / "results" / "traces.json"
 MODULE = "blockanalytix_tests.benchmarks.bench_traces"
@@ -114,7 +114,7 @@ def derive(r: dict) -> dict:
 
 def run() -> dict:
     """Start anvil, load the fan-out chain, measure both clients on both spans; write results/traces.json."""
-    from blockanalytix_assets.devnet.anvil import Anvil, anvil_version, find_anvil
+    from blockanalytix_assets.devnet.anvil import Anvil
     from blockanalytix_tests.benchmarks.trace_load import load
 
     subprocess.run(["bash", str(Path(__file__).parent / "etl_venv.sh")], check=True, capture_output=True)
@@ -132,15 +132,8 @@ def run() -> dict:
             r["ours"][size] = _best([ours(node.url, span, pid) for _ in range(REPEATS)])
             r["ethereum_etl"][size] = ethereum_etl(node.url, span, pid)
     r["load_average_1m_after"] = round(os.getloadavg()[0], 2)
-    figures = derive(r) | {"measure_s": round(time.perf_counter() - t0, 1), "target_cpu_ratio": TARGET_CPU_RATIO,
-                           "cpu_count": os.cpu_count(), "python": sys.version.split()[0],
-                           "node": anvil_version(find_anvil()), "raw": r}  # fmt: skip
-    for k, v in figures.items():
-        if k != "raw":
-            print(f"{k:>42}: {v}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=float) + "\n")
-    return figures
+    figures = derive(r) | {"measure_s": round(time.perf_counter() - t0, 1), "target_cpu_ratio": TARGET_CPU_RATIO}
+    return publish(RESULTS, figures, r)
 
 
 if __name__ == "__main__":
