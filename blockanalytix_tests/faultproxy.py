@@ -18,6 +18,7 @@ FAULTS = (
     "429", "500", "502", "503", "delay", "truncate", "short_read", "garbage", "drop",
     "missing_id", "duplicate_id", "item_error",
 )  # fmt: skip
+TRACER_ERROR = "tracer_error"  # (script or faults= only) geth's callTracer answers {"error"} for one transaction
 
 
 class _Server(ThreadingHTTPServer):
@@ -129,6 +130,12 @@ class FaultProxy(_JsonRpcServer):
             del items[victim]
         elif fault == "duplicate_id":
             items.append(dict(items[victim]))
+        elif fault == TRACER_ERROR:
+            traced = [i for i in items if isinstance(i.get("result"), list) and i["result"]
+                      and isinstance(i["result"][0], dict) and "result" in i["result"][0]]  # fmt: skip
+            if traced:
+                entries = traced[0]["result"]
+                entries[-1] = {"txHash": entries[-1].get("txHash"), "error": "execution timeout"}
         elif fault == "item_error":
             items[victim] = {"jsonrpc": "2.0", "id": items[victim].get("id"),
                              "error": {"code": -32005, "message": "limit exceeded"}}  # fmt: skip
@@ -160,7 +167,7 @@ class FaultProxy(_JsonRpcServer):
             handler.wfile.write(payload[: len(payload) // 2])
             handler.close_connection = True
             return None
-        if fault in ("missing_id", "duplicate_id", "item_error") and status == 200:
+        if fault in ("missing_id", "duplicate_id", "item_error", TRACER_ERROR) and status == 200:
             payload = self._tamper(fault, payload)
         return self.send(handler, status, payload)
 

@@ -46,6 +46,8 @@ EXPECTED_CHECKS = {
     "raw_transactions_count_per_block",
     "raw_transactions_unique_hash",
     "raw_transactions_receipts_present",
+    "raw_traces_one_top_level_per_transaction",
+    "raw_traces_consistent_with_blocks",
     "cleaned_transactions_required_not_null",
     "cleaned_transactions_hash_unique",
     "cleaned_transactions_value_bounds",
@@ -198,12 +200,11 @@ def test_model_code_versions_follow_their_specs():
 
 def test_catch_up_job_computes_exactly_the_per_range_assets_and_they_batch_alike():
     from blockanalytix_assets.ingest.jobs import PER_RANGE_FEATURES
-    from blockanalytix_assets.ingest.tables import RAW_ASSETS
-    from blockanalytix_assets.operations.jobs import per_range_assets
+    from blockanalytix_assets.operations.jobs import per_range_assets, raw_assets
 
     defs = build_definitions("local")
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in per_range_assets(graph)} - set(RAW_ASSETS) == set(PER_RANGE_FEATURES)
+    assert {k.to_user_string() for k in per_range_assets(graph)} - set(raw_assets(True)) == set(PER_RANGE_FEATURES)
 
     def job_assets(name: str) -> set[str]:
         return {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.executable_asset_keys}

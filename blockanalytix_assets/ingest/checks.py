@@ -59,14 +59,32 @@ def raw_transactions_receipts_present(i: RangeInputs) -> Result:
     return v.receipts_present(i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=cols))
 
 
+# a node without traces: raw_checks_job re-checks every range, and there is no raw_traces file to check
+NO_TRACES: Result = True, {"checked": False, "reason": "raw_traces not stored for this range (BLOCKANALYTIX_TRACES)"}
+
+
 @range_check(
     tn.RAW_TRACES,
     "Every transaction has exactly one top-level trace (empty trace_address).",
     additional_deps=[tn.RAW_TRANSACTIONS],
 )
 def raw_traces_one_top_level_per_transaction(i: RangeInputs) -> Result:
-    if not i.store.exists(tn.RAW_TRACES, i.range.key):  # a node without traces (raw_checks_job re-checks every range)
-        return True, {"checked": False, "reason": "raw_traces not stored for this range (BLOCKANALYTIX_TRACES)"}
+    if not i.store.exists(tn.RAW_TRACES, i.range.key):
+        return NO_TRACES
     txs = i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=["hash"])
     traces = i.store.read(tn.RAW_TRACES, i.range.key, columns=["transaction_hash", "trace_address"])
     return v.one_top_level_trace_per_transaction(txs, traces)
+
+
+@range_check(
+    tn.RAW_TRACES,
+    "Each block's traces belong to it: its transactions' (block, index); block rewards to its miner where reported.",
+    additional_deps=[tn.RAW_BLOCKS, tn.RAW_TRANSACTIONS],
+)
+def raw_traces_consistent_with_blocks(i: RangeInputs) -> Result:
+    if not i.store.exists(tn.RAW_TRACES, i.range.key):
+        return NO_TRACES
+    blocks = i.store.read(tn.RAW_BLOCKS, i.range.key, columns=["number", "miner", "sha3_uncles"])
+    txs = i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=["hash", "block_number", "transaction_index"])
+    cols = ["block_number", "transaction_hash", "transaction_index", "trace_type", "reward_type", "to_address"]
+    return v.traces_consistent_with_blocks(blocks, txs, i.store.read(tn.RAW_TRACES, i.range.key, columns=cols))

@@ -9,8 +9,14 @@ from __future__ import annotations
 import logging
 
 from blockanalytix_assets.ingest.batch_provider import BatchHttpProvider
-from blockanalytix_assets.ingest.redact import RPC_LOGGER
-from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError, ChainIdMismatch, MethodNotFound, RpcError
+from blockanalytix_assets.ingest.redact import RPC_LOGGER, scrub
+from blockanalytix_assets.ingest.rpc_errors import (
+    BlockNotFoundError,
+    ChainIdMismatch,
+    MethodNotFound,
+    RpcError,
+    TracerError,
+)
 from blockanalytix_assets.ingest.rpc_requests import (
     Call,
     RangeResponses,
@@ -126,6 +132,32 @@ class RpcClient(BatchHttpProvider):
         traces.update(zip(self._traced(numbers), results, strict=True))
         return traces
 
+    def _retry_tracer_errors(self, blocks: list[dict], traces: dict[int, list[dict]]) -> None:
+        """Ask geth again (with backoff) for blocks where callTracer failed for a transaction, as for a transient
+        error; raise TracerError naming the block and transaction when it keeps failing."""
+        for failures in range(1, self.max_retries + 2):
+            failed = {n: f for n, answer in traces.items() if (f := _tracer_failure(answer)) is not None}
+            if not failed:
+                return
+            if failures > self.max_retries:
+                n, (i, error) = next(iter(failed.items()))
+                txs = next(b for b in blocks if int(b["number"], 16) == n).get("transactions") or []
+                tx = (txs[i] if isinstance(txs[i], str) else txs[i].get("hash")) if i < len(txs) else "?"
+                raise TracerError(
+                    f"debug_traceBlockByNumber for block {n} at {self.safe_url}: callTracer failed for transaction "
+                    f"{tx} (index {i}) on {failures} attempts: {error}. "
+                    f"The node cannot trace it: give geth's tracer more time (a timeout) or fewer concurrent "
+                    f"requests, use an archive node (missing state), or set BLOCKANALYTIX_TRACES=parity for a node "
+                    f"with trace_block, or off to ingest without raw_traces."
+                )
+            self._count("fault_tracer_error", len(failed))
+            self._count("retries")
+            log.warning("rpc %s: callTracer failed in blocks %s; retry %d/%d", self.safe_url, sorted(failed),
+                        failures, self.max_retries)  # fmt: skip
+            self._sleep(failures, 0.0)
+            numbers = sorted(failed)
+            traces.update(zip(numbers, self.batch(trace_calls(numbers, "geth")), strict=True))
+
     def _traced(self, numbers: list[int]) -> list[int]:
         return [n for n in numbers if n or self.trace_api != "geth"]
 
@@ -140,7 +172,19 @@ class RpcClient(BatchHttpProvider):
             receipts = dict(zip(numbers, res[1:k:2], strict=True))
             if any(r is None for r in receipts.values()):
                 receipts = self.get_receipts(numbers, blocks)
-            return RangeResponses(blocks, receipts, self._traces(numbers, res[k:]), api)
-        blocks = self.get_blocks(numbers)
-        traces = self._traces(numbers, self.batch(tcalls)) if api else None
-        return RangeResponses(blocks, self.get_receipts(numbers, blocks), traces, api)
+            traces = self._traces(numbers, res[k:])
+        else:
+            blocks = self.get_blocks(numbers)
+            traces = self._traces(numbers, self.batch(tcalls)) if api else None
+            receipts = self.get_receipts(numbers, blocks)
+        if api == "geth" and traces is not None:
+            self._retry_tracer_errors(blocks, traces)
+        return RangeResponses(blocks, receipts, traces, api)
+
+
+def _tracer_failure(answer: object) -> tuple[int, str] | None:
+    """(transaction index, error) of the first transaction geth's tracer failed for in a block's answer, if any."""
+    for i, entry in enumerate(answer if isinstance(answer, list) else ()):
+        if isinstance(entry, dict) and (entry.get("error") is not None or entry.get("result") is None):
+            return i, scrub(str(entry.get("error")))[:300]
+    return None

@@ -33,6 +33,10 @@ class MethodNotFound(RpcError):
     """The node does not implement a JSON-RPC method."""
 
 
+class TracerError(RpcError):
+    """geth's callTracer failed for a transaction of a block ({"error": ...} in its place) on every retry."""
+
+
 class _Transient(Exception):
     """A failure worth retrying; reason is a short counter name."""
 

@@ -123,3 +123,56 @@ def one_top_level_trace_per_transaction(transactions: pa.Table, traces: pa.Table
         "unknown": len(unknown),
         "sample": (missing + repeated + unknown)[:SAMPLE],
     }
+
+
+EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"  # sha3_uncles of no uncles
+
+
+def _reward_problems(blocks: pa.Table, traces: pa.Table) -> tuple[list[dict], int]:
+    """Rewards that do not fit their block, and how many blocks have a block reward."""
+    miner = dict(zip(*(blocks.column(c).to_pylist() for c in ("number", "miner")), strict=True))
+    uncles = dict(zip(*(blocks.column(c).to_pylist() for c in ("number", "sha3_uncles")), strict=True))
+    cols = ("block_number", "reward_type", "to_address", "transaction_hash")
+    rewards = traces.filter(pc.equal(traces.column("trace_type"), "reward")).select(list(cols)).to_pylist()
+    per_block = Counter((r["block_number"], r["reward_type"]) for r in rewards)
+    bad = [{"block": n, "problem": f"{c} {kind} rewards"} for (n, kind), c in sorted(per_block.items())
+           if c > (1 if kind == "block" else 2)]  # fmt: skip
+    for r in rewards:
+        n = r["block_number"]
+        if r["transaction_hash"] is not None:
+            bad.append({"block": n, "problem": "a reward with a transaction_hash"})
+        elif r["reward_type"] == "block" and (r["to_address"] or "").lower() != (miner.get(n) or "").lower():
+            bad.append({"block": n, "problem": f"block reward to {r['to_address']}, not the miner {miner.get(n)}"})
+        elif r["reward_type"] == "uncle" and uncles.get(n) == EMPTY_UNCLES:
+            bad.append({"block": n, "problem": "an uncle reward in a block without uncles"})
+    rewarded = sorted(n for n, kind in per_block if kind == "block")
+    if rewarded:  # the node reports rewards: every block between the first and last rewarded one has its own
+        gaps = [n for n in miner if rewarded[0] < n < rewarded[-1] and (n, "block") not in per_block]
+        bad += [{"block": n, "problem": "no block reward"} for n in sorted(gaps)]
+    return bad, len(rewarded)
+
+
+def traces_consistent_with_blocks(blocks: pa.Table, transactions: pa.Table, traces: pa.Table) -> Result:
+    """Each block's traces belong to it: every transaction has traces with its block and index, and rewards fit."""
+    cols = ("hash", "block_number", "transaction_index")
+    tx_at = {h: (b, i) for h, b, i in zip(*(transactions.column(c).to_pylist() for c in cols), strict=True)}
+    keys = ["transaction_hash", "block_number", "transaction_index"]
+    traced = traces.group_by(keys, use_threads=False).aggregate([]).to_pylist()  # distinct (hash, block, index)
+    have = {r["transaction_hash"] for r in traced}
+    at = [(r["transaction_hash"], (r["block_number"], r["transaction_index"])) for r in traced]
+    misplaced = sorted({h for h, where in at if h is not None and tx_at.get(h) != where})
+    untraced = [h for h in tx_at if h not in have]
+    numbers = set(blocks.column("number").to_pylist())
+    outside = sorted({r["block_number"] for r in traced} - numbers, key=lambda n: (n is None, n or 0))
+    rewards, rewarded = _reward_problems(blocks, traces)
+    return not (misplaced or untraced or outside or rewards), {
+        "blocks": len(numbers),
+        "transactions": len(tx_at),
+        "traces": traces.num_rows,
+        "transactions_without_traces": len(untraced),
+        "transactions_with_misplaced_traces": len(misplaced),
+        "trace_blocks_outside_range": len(outside),
+        "blocks_with_block_reward": rewarded,
+        "reward_problems": len(rewards),
+        "sample": (untraced + misplaced)[:SAMPLE] + outside[:SAMPLE] + rewards[:SAMPLE],
+    }

@@ -26,17 +26,22 @@ def backfill_command(from_block: int, to_block: int) -> None:
     import dagster as dg
 
     from blockanalytix_assets.definitions import defs
-    from blockanalytix_assets.operations.jobs import launch_backfill
+    from blockanalytix_assets.operations.jobs import launch_backfill, traces_wanted
     from blockanalytix_assets.operations.repair import keys_for_blocks
+    from blockanalytix_assets.resources import RpcResource
     from blockanalytix_assets.settings import Settings
 
+    s = Settings.from_env()
     try:
-        keys = keys_for_blocks(from_block, to_block, Settings.from_env().range_size)
+        keys = keys_for_blocks(from_block, to_block, s.range_size)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    rpc = RpcResource(url=s.rpc_url, chain_id=s.chain_id, traces=s.traces, max_retries=2)  # a down node: no long wait
+    traces = traces_wanted(rpc, from_block)
     instance = dg.DagsterInstance.get()
-    backfill_id = launch_backfill(instance, defs.resolve_asset_graph(), keys, title="cli backfill")
-    click.echo(json.dumps({"backfill_id": backfill_id, "ranges": len(keys), "first": keys[0], "last": keys[-1]}))
+    backfill_id = launch_backfill(instance, defs.resolve_asset_graph(), keys, title="cli backfill", traces=traces)
+    out = {"backfill_id": backfill_id, "ranges": len(keys), "first": keys[0], "last": keys[-1], "traces": traces}
+    click.echo(json.dumps(out))
 
 
 @click.command("materialize")

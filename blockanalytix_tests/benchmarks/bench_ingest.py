@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).parent / "results" / "ingest.json"
 ETL_VENV = ROOT / ".etl-venv"
+MODULE = "blockanalytix_tests.benchmarks.bench_ingest"
 SMALL, LARGE = (0, 99), (0, 599)  # the devnet head is block 600; block 0 is genesis
 REPEATS = int(os.environ.get("BENCH_INGEST_REPEATS", "2"))  # best of, for ours and the bare fetch
 TARGET_CPU_RATIO, TARGET_WALL_RATIO = 0.2, 1.3
@@ -76,8 +77,9 @@ def child_dagster(url: str, first: int, last: int, root: str, spawned_at: float)
             "other_modules_after_import": other_loaded}  # fmt: skip
 
 
-def _spawn(mode: str, url: str, span: tuple[int, int], root: str) -> dict:
-    args = [sys.executable, "-m", "blockanalytix_tests.benchmarks.bench_ingest", mode, url, *map(str, span), root]
+def _spawn(mode: str, url: str, span: tuple[int, int], root: str, module: str = MODULE) -> dict:
+    """Run module's child `mode` in a fresh interpreter; its last stdout line is the JSON it measured."""
+    args = [sys.executable, "-m", module, mode, url, *map(str, span), root]
     spawned_at = time.time()
     out = subprocess.run([*args, repr(spawned_at)], cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
@@ -197,7 +199,6 @@ def derive(r: dict) -> dict:
 
 def run() -> dict:
     """Start the devnet, measure everything, stop it; print figures and write results/ingest.json."""
-    from blockanalytix_assets.devnet.anvil import anvil_version, find_anvil
     from blockanalytix_assets.devnet.chain import cache_files, start_chain
     from blockanalytix_assets.devnet.world import ScenarioConfig
     from blockanalytix_assets.settings import Settings
@@ -229,13 +230,20 @@ def run() -> dict:
     r["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     figures = derive(r) | {"measure_s": round(time.perf_counter() - t0, 1)}
     targets = {"cpu_ratio_ours_to_etl": TARGET_CPU_RATIO, "wall_ratio_ours_to_bare_fetch": TARGET_WALL_RATIO}
-    figures |= {"targets": targets, "ranges": {"small": SMALL, "large": LARGE}, "cpu_count": os.cpu_count(),
-                "python": sys.version.split()[0], "node": anvil_version(find_anvil()), "raw": r}  # fmt: skip
+    figures |= {"targets": targets, "ranges": {"small": SMALL, "large": LARGE}}
+    return publish(RESULTS, figures, r)
+
+
+def publish(path: Path, figures: dict, raw: dict) -> dict:
+    """Print the figures, then write them with the machine and the raw measurements to path as JSON."""
+    from blockanalytix_assets.devnet.anvil import anvil_version, find_anvil
+
     for k, v in figures.items():
-        if k != "raw":
-            print(f"{k:>42}: {v}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=float) + "\n")
+        print(f"{k:>42}: {v}")
+    figures |= {"cpu_count": os.cpu_count(), "python": sys.version.split()[0], "node": anvil_version(find_anvil()),
+                "raw": raw}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, default=float) + "\n")
     return figures
 
 

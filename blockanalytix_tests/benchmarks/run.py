@@ -1,4 +1,4 @@
-"""`make bench`: run the ingest, features, scoring and serving benchmarks, print a summary, write results/*.json."""
+"""`make bench`: the ingest, traces, features, scoring and serving benchmarks; a summary; results/*.json."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ BENCHES = (
     ("bench_ingest", True, ("ours_marginal_cpu_us_per_tx", "etl_marginal_cpu_us_per_tx", "cpu_ratio_ours_to_etl",
                             "wall_ratio_ours_to_bare_fetch", "ours_fixed_wall_s",
                             "dagster_fixed_wall_s_per_partition_run", "peak_rss_mb", "heavy_modules_in_ingest_run")),
+    ("bench_traces", True, ("traces", "ours_marginal_cpu_us_per_trace", "etl_marginal_cpu_us_per_trace",
+                            "cpu_ratio_ours_to_etl", "ours_cpu_growth_10x_traces", "peak_rss_mb", "same_rows_as_etl")),
     ("bench_features", True, ("transactions", "total_s", "clean_rows_per_s", "features_rows_per_s",
                               "ratio_to_io_floor", "peak_rss_gb")),
     ("bench_scoring", False, ("rows", "seconds_median", "tx_per_s_median", "model_load_seconds",

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from blockanalytix_assets.ingest.tables import RAW_ASSETS
+from blockanalytix_assets.ingest.tables import RAW_ASSETS, TRACE_ASSETS
 from blockanalytix_assets.ranges import format_key
 
 pytestmark = pytest.mark.integration
@@ -66,8 +66,18 @@ def test_backfill_registers_covering_ranges_and_submits_one_backfill(cli_env: di
         (backfill,) = instance.get_backfills()
         assert backfill.backfill_id == out["backfill_id"]
         subset = backfill.asset_backfill_data.target_subset
-        for name in RAW_ASSETS:
+        for name in [*RAW_ASSETS, *TRACE_ASSETS]:  # BLOCKANALYTIX_TRACES=auto, and anvil serves trace_block
             assert sorted(subset.get_partitions_subset(dg.AssetKey(name)).get_partition_keys()) == keys
+    assert out["traces"] is True
+
+
+def test_backfill_with_traces_off_leaves_the_trace_tables_out(cli_env: dict[str, str]) -> None:
+    proc = _cli({**cli_env, "BLOCKANALYTIX_TRACES": "off"}, "backfill", "--from-block", "0", "--to-block", "99")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["traces"] is False
+    (backfill,) = _backfills(cli_env)
+    targets = {k.to_user_string() for k in backfill.asset_backfill_data.target_subset.asset_keys}
+    assert set(RAW_ASSETS) <= targets and not targets & set(TRACE_ASSETS)
 
 
 def test_ranges_sync_against_the_wrong_chain_fails_clearly(cli_env: dict[str, str], devnet) -> None:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 
+import pyarrow.compute as pc
 import pytest
 import requests
 
@@ -14,8 +15,8 @@ from blockanalytix_assets.devnet.anvil import HARDFORK, find_anvil
 from blockanalytix_assets.ingest import validation
 from blockanalytix_assets.ingest.extract import extract_range
 from blockanalytix_assets.ingest.rpc import RpcClient
-from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError
-from blockanalytix_tests.faultproxy import FAULTS, FaultProxy
+from blockanalytix_assets.ingest.rpc_errors import ChainIdMismatch, RpcError, TracerError
+from blockanalytix_tests.faultproxy import FAULTS, TRACER_ERROR, FaultProxy
 from blockanalytix_tests.plugins.integration import starts_processes
 
 pytestmark = pytest.mark.integration
@@ -182,3 +183,30 @@ def test_traces_ride_the_same_batches_through_faults(anvil, direct, api):
     assert sum(proxy.injected.values()) >= 5 and client.stats()["retries"] >= 5, proxy.injected
     for name, table in expected.items():
         assert tables[name].equals(table), name
+
+
+def test_a_geth_tracer_error_for_one_transaction_is_retried_then_named(anvil):
+    """callTracer answering {"error"} for one transaction: retried like a transient error; if it persists, the
+    failure names the block and the transaction and says what to do."""
+    url, _, head = anvil
+    plain = RpcClient(url)
+    plain.trace_api = "geth"
+    expected = extract_range(plain, 0, head)
+    with FaultProxy(url, script=[TRACER_ERROR]) as proxy:
+        client = RpcClient(proxy.url, backoff_base=0.01)
+        client.trace_api = "geth"
+        tables = extract_range(client, 0, head)
+    assert proxy.injected[TRACER_ERROR] == 1 and client.stats()["fault_tracer_error"] == 1
+    assert tables["raw_traces"].equals(expected["raw_traces"])
+    with FaultProxy(url, rate=1.0, faults=[TRACER_ERROR]) as proxy:
+        client = RpcClient(proxy.url, backoff_base=0.01, max_retries=2)
+        client.trace_api = "geth"
+        with pytest.raises(TracerError) as failed:
+            extract_range(client, 0, head)
+    message = str(failed.value)
+    block = int(message.split("for block ")[1].split(" ")[0])
+    txs = expected["raw_transactions"].filter(pc.equal(expected["raw_transactions"].column("block_number"), block))
+    last = txs.num_rows - 1  # the proxy breaks the block's last transaction
+    assert f"callTracer failed for transaction {txs.column('hash')[last].as_py()} (index {last}) on 3 attempts: " \
+           "execution timeout" in message  # fmt: skip
+    assert "BLOCKANALYTIX_TRACES=parity" in message and proxy.url in message

@@ -156,6 +156,7 @@ def test_traces_off_skips_raw_traces_or_fails_with_the_reason(chain, tmp_path):
     evaluation = {e.check_name: e for e in recheck.get_asset_check_evaluations()}
     top = evaluation["raw_traces_one_top_level_per_transaction"]
     assert recheck.success and top.passed and top.metadata["checked"].value is False
+    assert evaluation["raw_traces_consistent_with_blocks"].metadata["checked"].value is False
     only = run(chain.url, tmp_path, "off", selection=["raw_traces"])
     assert not only.success
     (failure,) = [e for e in only.all_events if e.is_step_failure]
@@ -168,3 +169,6 @@ def test_top_level_check_passes_on_the_devnet(chain, tmp_path):
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     check = evaluations["raw_traces_one_top_level_per_transaction"]
     assert check.passed and check.metadata["transactions"].value == check.metadata["top_level_traces"].value > 0
+    blocks = evaluations["raw_traces_consistent_with_blocks"]
+    assert blocks.passed and blocks.metadata["blocks"].value == LAST + 1
+    assert blocks.metadata["transactions"].value == check.metadata["transactions"].value
