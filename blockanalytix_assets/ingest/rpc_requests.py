@@ -19,6 +19,8 @@ class RangeResponses:
     receipts: dict[int, list[dict]]  # block number -> receipts (eth_getBlockReceipts or per transaction)
     traces: dict[int, list[dict]] | None = None  # block number -> its trace API's answer; None: not fetched
     trace_api: str | None = None  # "parity" (trace_block) or "geth" (debug_traceBlockByNumber, callTracer)
+    # (to, selector) -> eth_call result hex (None: reverted) at the range's last block; None: not fetched
+    eth_calls: dict[tuple[str, str], str | None] | None = None
 
 
 def block_calls(numbers: Sequence[int], full: bool = True) -> list[Call]:
@@ -53,3 +55,8 @@ def trace_calls(numbers: Sequence[int], api: str) -> list[Call]:
     if api == "parity":
         return [("trace_block", [hex(n)]) for n in numbers]
     return [("debug_traceBlockByNumber", [hex(n), CALL_TRACER]) for n in numbers]
+
+
+def eth_call_calls(calls: Sequence[tuple[str, str]], block: int) -> list[Call]:
+    """eth_call of each (to, data) at block."""
+    return [("eth_call", [{"to": to, "data": data}, hex(block)]) for to, data in calls]
