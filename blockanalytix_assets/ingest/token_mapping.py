@@ -100,10 +100,14 @@ def _scaled(value: str | None, decimals: int | None) -> float | None:
 
 
 def with_decimals(events: pa.Table, answers: EthCalls) -> pa.Table:
-    """token_transfers: the Transfer events plus each token's decimals and value / 10**decimals (ERC-20 rows)."""
-    addresses = events.column("token_address").to_pylist()
-    known = {a: first_result(answers, a, DECIMALS_RULE) for a in set(addresses)}
-    decimals = [known[a] for a in addresses]
+    """token_transfers: the Transfer events plus each token's decimals (from answers) and scaled value."""
+    tokens = set(events.column("token_address").to_pylist())
+    return scaled(events, {a: first_result(answers, a, DECIMALS_RULE) for a in tokens})
+
+
+def scaled(events: pa.Table, decimals_of: Mapping[str, int | None]) -> pa.Table:
+    """The events plus decimals (by token address) and value / 10**decimals for ERC-20 rows (ERC-721: null)."""
+    decimals = [decimals_of.get(a) for a in events.column("token_address").to_pylist()]
     nft = pc.fill_null(pc.equal(events.column("token_standard"), ERC721), False).to_pylist()
     values = events.column("value").to_pylist()
     scaled = [None if f else _scaled(v, d) for v, d, f in zip(values, decimals, nft, strict=True)]
