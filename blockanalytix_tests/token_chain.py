@@ -14,6 +14,8 @@ from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.ingest.contract_mapping import sighash
 
 ARTIFACT = Path(__file__).parent / "contracts" / "TestTokens.json"
+# anvil's tenth dev account (the "test test ... junk" mnemonic): it signs an EIP-7702 authorization
+AUTHORITY_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
 
 
 @cache
@@ -25,6 +27,15 @@ def artifact(name: str) -> dict:
 def call_data(signature: str, types: list[str], args: list) -> str:
     """The calldata of one function call."""
     return sighash(signature) + encode(types, args).hex()
+
+
+def authorization(address: str, chain_id: int = 31337) -> dict:
+    """AUTHORITY_KEY's signed EIP-7702 authorization (its nonce 0) to run address's code, as JSON-RPC wants it."""
+    from eth_account import Account
+
+    signed = Account.sign_authorization({"chainId": chain_id, "address": address, "nonce": 0}, AUTHORITY_KEY)
+    return {"chainId": hex(chain_id), "address": address, "nonce": "0x0", "yParity": hex(signed.y_parity),
+            "r": hex(signed.r), "s": hex(signed.s)}  # fmt: skip
 
 
 def build(url: str) -> dict[str, str]:
@@ -64,8 +75,9 @@ def build(url: str) -> dict[str, str]:
     )
     usdc, nft = ("0x" + r["logs"][-1]["data"][-40:] for r in (made[0], made[3]))
     assert [r["status"] for r in made] == ["0x1"] * 4 + ["0x0"]
-    mine(
+    third = mine(
         [
+            send(a[8], to=a[9], data="0x", authorizationList=[authorization(nft)]),  # type 4: a[9] delegates
             send(a[0], to=usdc, data=call_data("transfer(address,uint256)", ["address", "uint256"], [a[7], 1_500_000])),
             send(
                 a[3],
@@ -77,6 +89,7 @@ def build(url: str) -> dict[str, str]:
             send(a[1], to=vyper, value=hex(0), data="0x"),  # a failed call (the vyper token has no fallback)
         ]
     )
+    assert third[0]["type"] == "0x4" and third[0]["status"] == "0x1"
     symbol = rpc.call("eth_call", {"to": b32, "data": sighash("symbol()")}, "latest")
     assert decode(["bytes32"], bytes.fromhex(symbol[2:]))[0].rstrip(b"\0") == b"MKR"
     rpc.close()

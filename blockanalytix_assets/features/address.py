@@ -49,7 +49,7 @@ KAGGLE_NUMERIC = [
 ]  # fmt: skip
 KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
 # Changing the address feature columns, their order or meaning (or address_activity's) requires bumping this.
-ADDRESS_FEATURE_SPEC_VERSION = "3"  # 2: internal_* columns; 3: delegation_* (EIP-7702)
+ADDRESS_FEATURE_SPEC_VERSION = "4"  # 2: internal_*; 3: delegation_* (EIP-7702); 4: ERC-20 amounts in token decimals
 # float64: the Kaggle columns in Kaggle order, then ours (model inputs; the internal_* ones are not)
 ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC] + DELEGATION_FEATURE_COLUMNS
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null

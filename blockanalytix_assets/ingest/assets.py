@@ -63,8 +63,9 @@ def _fetch_ranges(
         store.write_all(r.key, {name: last[name] for name in totals})
         for name in totals:
             totals[name] += last[name].num_rows
-        for t in (t for t in tables if t.name in figures and t.figures):
-            figures[t.name].update(t.figures(last[t.name]))
+        for t in tables:
+            if t.name in figures and t.figures is not None:
+                figures[t.name].update(t.figures(last[t.name]))
         rows = ", ".join(f"{last[name].num_rows} {name}" for name in totals)
         context.log.info(f"{r.key}: {rows} in {time.perf_counter() - t0:.2f}s")
     return totals, last, figures

@@ -102,7 +102,11 @@ def _scaled(value: str | None, decimals: int | None) -> float | None:
 def with_decimals(events: pa.Table, answers: EthCalls) -> pa.Table:
     """token_transfers: the Transfer events plus each token's decimals (from answers) and scaled value."""
     tokens = set(events.column("token_address").to_pylist())
-    return scaled(events, {a: first_result(answers, a, DECIMALS_RULE) for a in tokens})
+    return scaled(events, {a: _int_or_none(first_result(answers, a, DECIMALS_RULE)) for a in tokens})
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def scaled(events: pa.Table, decimals_of: Mapping[str, int | None]) -> pa.Table:

@@ -1,4 +1,5 @@
-"""contracts and tokens on an anvil (Prague) chain with contract-created tokens, against ethereum-etl 2.4.2.
+"""contracts and tokens on an anvil (Prague) chain with contract-created tokens and a type-4 transaction, against
+ethereum-etl 2.4.2.
 
 ethereum-etl's export_traces, extract_contracts and extract_tokens on the same node are the oracle, value for value;
 the ingest selection with contracts and tokens materialises through `dagster asset materialize`.
@@ -7,9 +8,7 @@ the ingest selection with contracts and tokens materialises through `dagster ass
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +18,7 @@ from blockanalytix_assets.devnet.anvil import Anvil
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
+from blockanalytix_tests.integration.cli_materialize import materialize_cli
 from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.token_chain import build
 
@@ -33,7 +33,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 @starts_processes
 def chain():
-    with Anvil(extra_args=("--hardfork", "prague")) as node:
+    node = Anvil()
+    if "--hardfork" not in node.command():  # the devnet's default may already name it
+        node.extra_args = ("--hardfork", "prague")  # type-4 transactions
+    with node:
         addresses = build(node.url)
         rpc = DevnetRpc(node.url)
         while int(rpc.call("eth_blockNumber"), 16) < LAST:
@@ -64,25 +67,7 @@ def etl(chain, tmp_path_factory) -> dict[str, list[dict]]:
 def cli_home(chain, tmp_path_factory) -> Path:
     """The ingest selection with contracts and tokens, by `dagster asset materialize --partition KEY`."""
     node, _ = chain
-    home = tmp_path_factory.mktemp("dagster_home")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BLOCKANALYTIX_RPC_URL": node.url,
-        "BLOCKANALYTIX_STORAGE": str(home / "data"),
-        "BLOCKANALYTIX_HOME": str(home),
-        "BLOCKANALYTIX_RANGE_SIZE": str(LAST + 1),
-        "BLOCKANALYTIX_CONFIRMATIONS": "0",
-        "BLOCKANALYTIX_TRACES": "auto",
-    }
-    add = f"import dagster as dg; dg.DagsterInstance.get().add_dynamic_partitions('block_ranges', ['{KEY}'])"
-    subprocess.run([sys.executable, "-c", add], env=env, check=True, cwd=REPO)
-    dagster = Path(sys.executable).parent / "dagster"
-    cmd = [str(dagster), "asset", "materialize", "-m", "blockanalytix_assets.definitions"]
-    done = subprocess.run([*cmd, "--select", SELECTION, "--partition", KEY], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return home
+    return materialize_cli(node.url, tmp_path_factory.mktemp("dagster_home"), KEY, LAST + 1, SELECTION)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +118,4 @@ def test_every_created_contract_is_in_contracts(cli_store):
 
     passed, details = contracts_complete(cli_store.read("raw_traces", KEY), cli_store.read("contracts", KEY))
     assert passed and details["created"] == details["contracts"] >= 6
+    assert 4 in cli_store.read("raw_transactions", KEY).column("transaction_type").to_pylist()  # an EIP-7702 tx

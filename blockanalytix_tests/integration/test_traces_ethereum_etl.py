@@ -7,9 +7,7 @@ Value for value against ethereum-etl 2.4.2's `export_traces` on the same node; t
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -26,6 +24,7 @@ from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
+from blockanalytix_tests.integration.cli_materialize import materialize_cli
 from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.trace_chain import build
 from blockanalytix_tests.unit.test_mapping import as_csv
@@ -65,24 +64,7 @@ def etl_traces(chain, tmp_path_factory) -> list[dict]:
 @pytest.fixture(scope="module")
 def cli_store(chain, tmp_path_factory) -> Storage:
     """The ingest selection materialised by `dagster asset materialize --partition KEY`."""
-    home = tmp_path_factory.mktemp("dagster_home")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BLOCKANALYTIX_RPC_URL": chain.url,
-        "BLOCKANALYTIX_STORAGE": str(home / "data"),
-        "BLOCKANALYTIX_HOME": str(home),
-        "BLOCKANALYTIX_RANGE_SIZE": str(LAST + 1),
-        "BLOCKANALYTIX_CONFIRMATIONS": "0",
-        "BLOCKANALYTIX_TRACES": "auto",
-    }
-    add = f"import dagster as dg; dg.DagsterInstance.get().add_dynamic_partitions('block_ranges', ['{KEY}'])"
-    subprocess.run([sys.executable, "-c", add], env=env, check=True, cwd=REPO)
-    dagster = Path(sys.executable).parent / "dagster"
-    cmd = [str(dagster), "asset", "materialize", "-m", "blockanalytix_assets.definitions"]
-    done = subprocess.run([*cmd, "--select", SELECTION, "--partition", KEY], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    home = materialize_cli(chain.url, tmp_path_factory.mktemp("dagster_home"), KEY, LAST + 1, SELECTION)
     return Storage(str(home / "data"))
 
 
