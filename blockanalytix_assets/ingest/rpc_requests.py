@@ -19,8 +19,6 @@ class RangeResponses:
     receipts: dict[int, list[dict]]  # block number -> receipts (eth_getBlockReceipts or per transaction)
     traces: dict[int, list[dict]] | None = None  # block number -> its trace API's answer; None: not fetched
     trace_api: str | None = None  # "parity" (trace_block) or "geth" (debug_traceBlockByNumber, callTracer)
-    # (to, selector) -> eth_call result hex (None: reverted) at the range's last block; None: not fetched
-    eth_calls: dict[tuple[str, str], str | None] | None = None
 
 
 def block_calls(numbers: Sequence[int], full: bool = True) -> list[Call]:
