@@ -10,8 +10,8 @@ import pyarrow as pa
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import schema
 from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
-from blockanalytix_assets.ingest.internal_mapping import map_internal_transfers
 from blockanalytix_assets.ingest.contract_mapping import map_contracts
+from blockanalytix_assets.ingest.internal_mapping import map_internal_transfers
 from blockanalytix_assets.ingest.log_mapping import map_logs, map_token_transfers
 from blockanalytix_assets.ingest.rpc_requests import TRACE_METHODS, RangeResponses
 from blockanalytix_assets.ingest.token_mapping import (
