@@ -119,3 +119,24 @@ def test_every_created_contract_is_in_contracts(cli_store):
     passed, details = contracts_complete(cli_store.read("raw_traces", KEY), cli_store.read("contracts", KEY))
     assert passed and details["created"] == details["contracts"] >= 6
     assert 4 in cli_store.read("raw_transactions", KEY).column("transaction_type").to_pylist()  # an EIP-7702 tx
+
+
+def test_tokens_alone_maps_the_trace_tables_before_it_and_writes_only_what_was_selected(chain, cli_store, tmp_path):
+    from blockanalytix_assets.ingest.assets import raw_ingest
+    from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
+
+    node, _ = chain
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("block_ranges", [KEY])
+    resources = {"rpc": RpcResource(url=node.url, chain_id=31337, traces="parity"),
+                 "storage": StorageResource(root=str(tmp_path)),
+                 "settings": PipelineSettings(range_size=LAST + 1, confirmations=0, home=str(tmp_path))}  # fmt: skip
+    result = dg.materialize([raw_ingest], partition_key=KEY, instance=instance, resources=resources,
+                            selection=["raw_blocks", "tokens"])  # fmt: skip
+    assert result.success
+    store = Storage(str(tmp_path))
+    assert [store.exists(t, KEY) for t in ("raw_blocks", "tokens", "raw_traces", "contracts")] == [True] * 2 + [
+        False
+    ] * 2
+    # eth_calls pinned to the range's last block: another run of the range writes the same bytes
+    assert Path(store.path("tokens", KEY)).read_bytes() == Path(cli_store.path("tokens", KEY)).read_bytes()
