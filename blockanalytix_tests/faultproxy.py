@@ -175,18 +175,20 @@ class FaultProxy(_JsonRpcServer):
 class ReplayNode(_JsonRpcServer):
     """A JSON-RPC node answering from recorded (method, params) -> result pairs; batches supported.
 
-    Unknown methods (or those in `disabled`) answer -32601; unknown params answer a null result.
+    Unknown methods (or those in `disabled`) answer -32601; unknown params answer a null result. eth_call answers
+    "0x" (what a node answers for an address without code: no contract state is recorded).
     """
 
     def __init__(self, recorded: Iterable[tuple[str, list, object]], *, chain_id: int = 1, head: int = 0,
                  disabled: Iterable[str] = ()) -> None:  # fmt: skip
         super().__init__()
         self.results = {(m, self.key(p)): r for m, p, r in recorded}
-        self.methods = {m for m, _ in self.results} | {"eth_chainId", "eth_blockNumber"}
+        self.methods = {m for m, _ in self.results} | {"eth_chainId", "eth_blockNumber", "eth_call"}
         self.methods -= set(disabled)
         self.extra: dict[str, Callable[[list], object]] = {
             "eth_chainId": lambda p: hex(chain_id),
             "eth_blockNumber": lambda p: hex(head),
+            "eth_call": lambda p: "0x",
         }
         self.calls: Counter[str] = Counter()
 

@@ -47,6 +47,9 @@ class RecordingAdapter(HTTPAdapter):
         return response
 
 
+RANGE = 10  # the range size of the tests that replay (and the whole span): token eth_calls for each
+
+
 def record(url: str, blocks: Sequence[int] = RECORDED_BLOCKS) -> bytes:
     """The answers raw_ingest and raw_blocks_canonical get for blocks, one line each, sorted by request."""
     recorder, session = RecordingAdapter(), requests.Session()
@@ -57,6 +60,8 @@ def record(url: str, blocks: Sequence[int] = RECORDED_BLOCKS) -> bytes:
         client.block_number()  # the head: the replay answers null above it, as the node does
         client.trace_api = "parity"  # raw_traces: trace_block, which BLOCKANALYTIX_TRACES=auto probes first
         extract_range(client, blocks[0], blocks[-1])
+        for first in range(blocks[0], blocks[-1] + 1, RANGE):  # eth_calls are pinned to each range's last block
+            extract_range(client, first, min(first + RANGE - 1, blocks[-1]))
         client.get_blocks(list(blocks), full=False)
     return b"".join(recorder.lines[k] + b"\n" for k in sorted(recorder.lines))
 

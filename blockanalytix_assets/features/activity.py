@@ -10,8 +10,8 @@ per-token transfer counts [per-token sum], the range indexes with their tx count
   called address seen in the SAME range; a lifetime window would also know contracts seen in other ranges.
 - A transfer's time and block are those of its transaction in the range (untimed when that tx is absent).
 - range_tx_counts: txs with the address as from_address or to_address (a self-transfer counts once).
-- ether values are exact wei (decimal128(38, 0), successful txs only); ERC-20 values are float64 in 18-decimal
-  units (value / 1e18, as address.py), their sums order-dependent in the last bits.
+- ether values are exact wei (decimal128(38, 0), successful txs only); ERC-20 values are float64 in the token's
+  units (token_transfers.scaled_value, as address.py), their sums order-dependent in the last bits.
 - internal transfers (features/internal.py): their senders and recipients are active (a row, first/last block and
   time, the range in `ranges` with its tx count); the internal_* columns are null where the range has no traces.
 - delegation_* (EIP-7702, features/delegation.py): authorizations signed [sum] and sponsored [sum], authorizations
@@ -154,7 +154,8 @@ def address_activity(
     tblock = np.where(timed, block[np.maximum(pos, 0)] if m else 0, -1)
     if "block_number" in tt.column_names:
         tblock = np.where(timed, tblock, pc.fill_null(tt.column("block_number"), -1).to_numpy())
-    tval = pc.divide(pc.cast(tt.column("value"), pa.float64()), 1e18).to_numpy(zero_copy_only=False)
+    # the token's own decimals (token_transfers.scaled_value); unknown decimals add 0 (counted, never 18)
+    tval = pc.fill_null(pc.cast(tt.column("scaled_value"), pa.float64()), 0.0).to_numpy(zero_copy_only=False)
     tval = np.nan_to_num(tval.astype(np.float64))
     contract = np.zeros(n, dtype=bool)
     for c in (token, created, to[call]):

@@ -6,8 +6,8 @@ Definitions over a window of cleaned transactions (and its token transfers):
 - "to contract" = a successful contract call (non-empty input to an address) or creation; `val sent` stats
   cover the other successful sends, so total_ether_balance = received - sent - sent to contracts (no fees).
 - times are minutes from block_timestamp; an average gap is (last - first) / (n - 1), 0 below two txs.
-- ERC-20: token_transfers rows of token_standard erc20 only (an ERC-721 row's value is a token id), values
-  divided by 1e18 (assumes 18 decimals); a contract recipient is a
+- ERC-20: token_transfers rows of token_standard erc20 only (an ERC-721 row's value is a token id), values in
+  the token's units (scaled_value = value / 10**decimals; 0 where its decimals are unknown); a contract recipient is a
   token contract, a created contract or a called address seen in the window. `erc20_uniq_sent_addr_1` counts
   distinct contract recipients, `erc20_avg_time_between_rec_2_tnx` uses distinct receiving transactions and
   token "names"/"types" are token contract addresses (the Kaggle source documents neither).
@@ -49,7 +49,7 @@ KAGGLE_NUMERIC = [
 ]  # fmt: skip
 KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
 # Changing the address feature columns, their order or meaning (or address_activity's) requires bumping this.
-ADDRESS_FEATURE_SPEC_VERSION = "3"  # 2: internal_* columns; 3: delegation_* (EIP-7702)
+ADDRESS_FEATURE_SPEC_VERSION = "4"  # 2: internal_*; 3: delegation_* (EIP-7702); 4: ERC-20 amounts in token decimals
 # float64: the Kaggle columns in Kaggle order, then ours (model inputs; the internal_* ones are not)
 ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC] + DELEGATION_FEATURE_COLUMNS
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null
@@ -57,7 +57,7 @@ TX_COLUMNS = [
     "hash", "from_address", "to_address", "receipt_contract_address", "value_eth", "block_timestamp",
     "failed", "is_contract_call", "is_contract_creation",
 ]  # fmt: skip
-TOKEN_COLUMNS = ["token_address", "from_address", "to_address", "value", "transaction_hash", "token_standard"]
+TOKEN_COLUMNS = ["token_address", "from_address", "to_address", "scaled_value", "transaction_hash", "token_standard"]
 _TOKEN_USED = TOKEN_COLUMNS[:5]  # token_standard only picks the ERC-20 rows
 
 
@@ -157,7 +157,8 @@ def address_features(
     f["total_ether_balance"] = rsum - ssum - csum
 
     # ERC-20 transfers: values as float ETH-like units (18 decimals), times from the emitting tx.
-    tval = pc.divide(pc.cast(tt.column("value"), pa.float64()), 1e18).to_numpy(zero_copy_only=False)
+    # the token's own decimals (token_transfers.scaled_value); unknown decimals add 0 (counted, never 18)
+    tval = pc.fill_null(pc.cast(tt.column("scaled_value"), pa.float64()), 0.0).to_numpy(zero_copy_only=False)
     tval = np.nan_to_num(tval.astype(np.float64))
     (tx_hash, tt_hash), hashes = encode(txs.column("hash"), tt.column("transaction_hash"))
     row_of = np.full(len(hashes) + 1, -1)  # +1: index -1 (null hash) lands on the spare slot

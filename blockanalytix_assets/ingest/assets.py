@@ -1,6 +1,7 @@
 """raw_ingest: one RPC fetch per range writes every raw table of the registry (ingest/tables.py)."""
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -47,10 +48,11 @@ def _fetch_ranges(
     store: Storage,
     ranges: list[BlockRange],
     tables: tuple[RawTable, ...],
-) -> tuple[dict[str, int], dict[str, pa.Table]]:
-    """Extract and write each range's selected tables; their row totals and the last range's tables."""
+) -> tuple[dict[str, int], dict[str, pa.Table], dict[str, Counter[str]]]:
+    """Extract and write each range's selected tables; their row totals (and figures) and the last range's tables."""
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     totals = {t.name: 0 for t in tables if t.name in selected}
+    figures: dict[str, Counter[str]] = {t.name: Counter() for t in tables if t.name in selected and t.figures}
     last: dict[str, pa.Table] = {}
     for r in ranges:
         t0 = time.perf_counter()
@@ -61,9 +63,12 @@ def _fetch_ranges(
         store.write_all(r.key, {name: last[name] for name in totals})
         for name in totals:
             totals[name] += last[name].num_rows
+        for t in tables:
+            if t.name in figures and t.figures is not None:
+                figures[t.name].update(t.figures(last[t.name]))
         rows = ", ".join(f"{last[name].num_rows} {name}" for name in totals)
         context.log.info(f"{r.key}: {rows} in {time.perf_counter() - t0:.2f}s")
-    return totals, last
+    return totals, last, figures
 
 
 def _with_traces(
@@ -71,8 +76,10 @@ def _with_traces(
 ) -> tuple[RawTable, ...]:
     """The tables to extract: trace tables only when selected and the node serves traces (client.trace_api set)."""
     selected = {k.to_user_string() for k in context.selected_asset_keys}
-    tables = tuple(t for t in tables if not t.needs_traces or t.name in selected)
-    traced = {t.name for t in tables if t.needs_traces}
+    trace_names = [t.name for t in tables if t.needs_traces]  # each maps from the ones before it
+    keep = max((i + 1 for i, n in enumerate(trace_names) if n in selected), default=0)
+    tables = tuple(t for t in tables if not t.needs_traces or t.name in trace_names[:keep])
+    traced = {t.name for t in tables if t.needs_traces and t.name in selected}
     if not traced:
         return tables
     client.trace_api = client.probe_traces(mode, first)
@@ -116,7 +123,7 @@ def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefi
         except _permanent() as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         store, started = storage.storage(), time.perf_counter()
-        totals, last = _fetch_ranges(context, client, store, ranges, wanted)
+        totals, last, figures = _fetch_ranges(context, client, store, ranges, wanted)
         seconds = time.perf_counter() - started
         span, n_blocks = (ranges[0].first, ranges[-1].last), sum(r.size for r in ranges)
         for t in (t for t in wanted if t.name in totals):
@@ -125,6 +132,7 @@ def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefi
             meta["partitions"] = dg.MetadataValue.int(len(ranges))
             meta["seconds"] = dg.MetadataValue.float(round(seconds, 3))
             meta["blocks_per_second"] = dg.MetadataValue.float(round(n_blocks / max(seconds, 1e-9), 1))
+            meta.update({k: dg.MetadataValue.int(v) for k, v in figures.get(t.name, {}).items()})
             yield dg.MaterializeResult(asset_key=t.name, metadata=meta)
 
     return raw_ingest

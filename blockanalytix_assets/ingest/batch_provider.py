@@ -16,7 +16,7 @@ import orjson
 import requests
 
 from blockanalytix_assets.ingest.redact import RPC_LOGGER, redact_url, register_secrets
-from blockanalytix_assets.ingest.rpc_errors import RpcError, _blocks_of, _classify, _Transient
+from blockanalytix_assets.ingest.rpc_errors import RpcError, _blocks_of, _classify, _Transient, is_revert
 from blockanalytix_assets.ingest.rpc_requests import Call
 
 log = logging.getLogger(RPC_LOGGER)
@@ -132,8 +132,10 @@ class BatchHttpProvider:
         delay = min(self.backoff_max, self.backoff_base * 2 ** (failures - 1)) * (0.5 + random.random() / 2)
         time.sleep(max(delay, min(retry_after, MAX_RETRY_AFTER)))
 
-    def _absorb(self, resp: Any, ids: dict[int, int], calls: list[Call], results: list) -> list[int]:
-        """Store good items in results; return the indexes whose items failed transiently."""
+    def _absorb(
+        self, resp: Any, ids: dict[int, int], calls: list[Call], results: list, reverts_ok: bool = False
+    ) -> list[int]:
+        """Store good items in results (None for a revert when reverts_ok); return those that failed transiently."""
         if isinstance(resp, dict) and len(ids) > 1:
             err = resp.get("error")
             exc = _classify(err, calls[next(iter(ids.values()))][0]) if err is not None else None
@@ -149,7 +151,9 @@ class BatchHttpProvider:
         retry = []
         for item in items:
             idx = ids[item["id"]]
-            if "error" in item and item["error"] is not None:
+            if "error" in item and item["error"] is not None and reverts_ok and is_revert(item["error"]):
+                results[idx] = None
+            elif "error" in item and item["error"] is not None:
                 exc = _classify(item["error"], calls[idx][0])
                 if exc is not None:
                     raise exc
@@ -162,7 +166,7 @@ class BatchHttpProvider:
             self._count("fault_item_error", len(retry))
         return retry
 
-    def _exec(self, calls: list[Call], failures: int = 0, single: bool = False) -> list:
+    def _exec(self, calls: list[Call], failures: int = 0, single: bool = False, reverts_ok: bool = False) -> list:
         """Run calls as one JSON-RPC batch, retrying failed items; split the batch when requests fail."""
         results: list = [_MISSING] * len(calls)
         pending = list(range(len(calls)))
@@ -173,7 +177,9 @@ class BatchHttpProvider:
             self._count("calls", len(reqs))
             retry_after, split = 0.0, False
             try:
-                pending = self._absorb(self._post(orjson.dumps(reqs[0] if single else reqs)), ids, calls, results)
+                pending = self._absorb(
+                    self._post(orjson.dumps(reqs[0] if single else reqs)), ids, calls, results, reverts_ok
+                )
                 if not pending:
                     break
                 reason = "item_error"
@@ -206,7 +212,9 @@ class BatchHttpProvider:
                 self._count("splits")
                 half = len(pending) // 2
                 for part in (pending[:half], pending[half:]):
-                    for i, r in zip(part, self._exec([calls[i] for i in part], failures), strict=True):
+                    for i, r in zip(
+                        part, self._exec([calls[i] for i in part], failures, reverts_ok=reverts_ok), strict=True
+                    ):
                         results[i] = r
                 break
         return results
@@ -215,16 +223,18 @@ class BatchHttpProvider:
         """One JSON-RPC call, with retries."""
         return self._exec([(method, list(params))], single=True)[0]
 
-    def batch(self, calls: Sequence[tuple[str, list | tuple]]) -> list:
-        """Many calls as batches of batch_size over the worker pool; results in the order of calls."""
+    def batch(self, calls: Sequence[tuple[str, list | tuple]], reverts_ok: bool = False) -> list:
+        """Many calls as batches of batch_size over the worker pool; results in the order of calls.
+
+        reverts_ok: a call that ran and failed (eth_call revert) answers None instead of failing the batch."""
         norm = [(m, list(p)) for m, p in calls]
         chunks = [norm[i : i + self.batch_size] for i in range(0, len(norm), self.batch_size)]
         if len(chunks) <= 1:
-            return self._exec(chunks[0]) if chunks else []
+            return self._exec(chunks[0], reverts_ok=reverts_ok) if chunks else []
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="rpc")
-        futures = [self._pool.submit(self._exec, c) for c in chunks]
+        futures = [self._pool.submit(self._exec, c, reverts_ok=reverts_ok) for c in chunks]
         out: list = []
         try:
             for f in futures:

@@ -2,6 +2,7 @@
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest import validation as v
+from blockanalytix_assets.ingest.contract_mapping import contracts_complete
 from blockanalytix_assets.ingest.rpc_errors import BlockNotFoundError
 from blockanalytix_assets.range_checks import RangeInputs, Result, range_check
 from blockanalytix_assets.ranges import previous_key
@@ -88,3 +89,14 @@ def raw_traces_consistent_with_blocks(i: RangeInputs) -> Result:
     txs = i.store.read(tn.RAW_TRANSACTIONS, i.range.key, columns=["hash", "block_number", "transaction_index"])
     cols = ["block_number", "transaction_hash", "transaction_index", "trace_type", "reward_type", "to_address"]
     return v.traces_consistent_with_blocks(blocks, txs, i.store.read(tn.RAW_TRACES, i.range.key, columns=cols))
+
+
+@range_check(
+    tn.CONTRACTS, "Every contract created in the range (successful create traces) is in contracts.",
+    additional_deps=[tn.RAW_TRACES],
+)  # fmt: skip
+def contracts_every_created_contract(i: RangeInputs) -> Result:
+    if not i.store.exists(tn.CONTRACTS, i.range.key):  # a node without traces
+        return True, {"checked": False, "reason": "contracts not stored for this range (BLOCKANALYTIX_TRACES)"}
+    traces = i.store.read(tn.RAW_TRACES, i.range.key, columns=["trace_type", "to_address", "status"])
+    return contracts_complete(traces, i.store.read(tn.CONTRACTS, i.range.key, columns=["address"]))

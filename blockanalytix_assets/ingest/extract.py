@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from blockanalytix_assets import table_names as tn
 from blockanalytix_assets.ingest.rpc_requests import RangeResponses
-from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable, map_all
+from blockanalytix_assets.ingest.tables import RAW_TABLES, RawTable, finish_all, map_all, planned_calls
 
 REFETCHES = 2  # a range whose receipts and blocks disagree (a reorg mid-fetch) is fetched again this often
 
@@ -26,6 +26,8 @@ class BlockSource(Protocol):
     max_workers: int
 
     def fetch_range(self, first: int, last: int) -> RangeResponses: ...
+
+    def eth_calls(self, calls: list[tuple[str, str]], block: int) -> dict[tuple[str, str], str | None]: ...
 
 
 def verify_chunk(first: int, last: int, responses: RangeResponses) -> None:
@@ -115,6 +117,9 @@ def extract_range(
         if gc_was_enabled:
             gc.enable()
     out = {name: pa.concat_tables(ts).combine_chunks() for name, ts in parts.items()}
+    calls = planned_calls(out, tables)
+    # pinned to the range's last block: re-materialising the range asks the same questions, gets the same bytes
+    out = finish_all(out, client.eth_calls(calls, last) if calls else {}, tables)
     _verify_tables(first, last, out)
     return out
 

@@ -16,7 +16,7 @@ from blockanalytix_assets.ingest.mapping_common import (
     required_keys,
     to_table,
 )
-from blockanalytix_assets.ingest.schema import ERC20, ERC721, LOGS, TOKEN_TRANSFERS
+from blockanalytix_assets.ingest.schema import ERC20, ERC721, LOGS, TRANSFER_EVENTS
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 LOG_COLS = {"log_index": ("int", "logIndex"), "address": ("req", "address"), "data": ("req", "data"),
@@ -68,8 +68,8 @@ def _transfers_slow(cand: pa.Table) -> pa.Table:
             rows.append((address, "0x" + words[1][-40:], "0x" + words[2][-40:], value, txh, li, bn, ERC20))
         except ValueError:
             continue
-    cols = dict(zip(TOKEN_TRANSFERS.names, zip(*rows, strict=True), strict=True)) if rows else {}
-    return to_table(TOKEN_TRANSFERS, {n: cols.get(n, []) for n in TOKEN_TRANSFERS.names})
+    cols = dict(zip(TRANSFER_EVENTS.names, zip(*rows, strict=True), strict=True)) if rows else {}
+    return to_table(TRANSFER_EVENTS, {n: cols.get(n, []) for n in TRANSFER_EVENTS.names})
 
 
 def _decimals(hexes: list[str], what: str) -> pa.Array:
@@ -91,7 +91,7 @@ def _indexed(part: pa.Table, values: pa.Array, standard: str) -> pa.Table:
         [part.column("address"), topic_address(1), topic_address(2), values]
         + [part.column(c) for c in ("transaction_hash", "log_index", "block_number")]
         + [pa.repeat(pa.scalar(standard, pa.string()), part.num_rows)],
-        schema=TOKEN_TRANSFERS,
+        schema=TRANSFER_EVENTS,
     )
     table = table.set_column(1, "from_address", pc.ascii_lower(table.column(1)))
     return table.set_column(2, "to_address", pc.ascii_lower(table.column(2)))

@@ -22,6 +22,7 @@ from blockanalytix_assets.ingest.rpc_requests import (
     RangeResponses,
     block_calls,
     block_receipts_calls,
+    eth_call_calls,
     range_calls,
     trace_calls,
     tx_receipt_calls,
@@ -106,6 +107,11 @@ class RpcClient(BatchHttpProvider):
             if r is None:
                 raise BlockNotFoundError(f"the node at {self.safe_url} has no receipts for block {n}")
         return dict(zip(numbers, res, strict=True))
+
+    def eth_calls(self, calls: list[tuple[str, str]], block: int) -> dict[tuple[str, str], str | None]:
+        """{(to, data): result hex} of each distinct eth_call at block, batched; None where the call reverted."""
+        distinct = list(dict.fromkeys(calls))
+        return dict(zip(distinct, self.batch(eth_call_calls(distinct, block), reverts_ok=True), strict=True))
 
     def probe_traces(self, mode: str, block: int) -> str | None:
         """The trace API for BLOCKANALYTIX_TRACES=mode; auto asks the node once, at block. None: no traces."""

@@ -14,6 +14,10 @@ TRANSIENT_MSG = re.compile(
     r"unavailable|capacity|overload",
     re.I,
 )
+# an eth_call that ran and failed (revert, invalid opcode, out of gas): an answer, not a node failure
+REVERT_MSG = re.compile(
+    r"revert|invalid opcode|opcode ?not ?found|out of gas|stack (underflow|overflow)|invalid jump|evm error|halt", re.I
+)
 NOT_FOUND_MSG = re.compile(r"method .*(not found|does not exist|not available|not supported)|unsupported method", re.I)
 
 
@@ -66,3 +70,14 @@ def _classify(err: Any, method: str) -> Exception | None:
     if code in TRANSIENT_CODES or TRANSIENT_MSG.search(msg):
         return None
     return RpcError(f"{method} failed: JSON-RPC error {code}: {scrub(msg)}")
+
+
+def is_revert(err: Any) -> bool:
+    """Whether a JSON-RPC error object reports a call that ran and failed (code 3, or a revert/halt message)."""
+    code = err.get("code") if isinstance(err, dict) else None
+    msg = str(err.get("message", err) if isinstance(err, dict) else err)
+    if code == 3:
+        return True
+    if code == -32601 or NOT_FOUND_MSG.search(msg) or code in TRANSIENT_CODES or TRANSIENT_MSG.search(msg):
+        return False
+    return bool(REVERT_MSG.search(msg))

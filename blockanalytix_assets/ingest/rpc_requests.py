@@ -53,3 +53,8 @@ def trace_calls(numbers: Sequence[int], api: str) -> list[Call]:
     if api == "parity":
         return [("trace_block", [hex(n)]) for n in numbers]
     return [("debug_traceBlockByNumber", [hex(n), CALL_TRACER]) for n in numbers]
+
+
+def eth_call_calls(calls: Sequence[tuple[str, str]], block: int) -> list[Call]:
+    """eth_call of each (to, data) at block."""
+    return [("eth_call", [{"to": to, "data": data}, hex(block)]) for to, data in calls]

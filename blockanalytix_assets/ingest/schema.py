@@ -102,7 +102,8 @@ LOGS = pa.schema(
     ]
 )
 
-TOKEN_TRANSFERS = pa.schema(
+# The Transfer events as the logs give them (ethereum-etl's columns, then token_standard)
+TRANSFER_EVENTS = pa.schema(
     [
         ("token_address", pa.string()),
         ("from_address", pa.string()),
@@ -112,6 +113,14 @@ TOKEN_TRANSFERS = pa.schema(
         ("log_index", pa.int64()),
         ("block_number", pa.int64()),
         ("token_standard", pa.string()),  # ERC20 or ERC721 (4 topics: value is the token id); not in ethereum-etl
+    ]
+)
+# token_transfers: the events plus the token's decimals() (eth_call at the range's last block) and value scaled by it
+TOKEN_TRANSFERS = pa.schema(
+    [
+        *TRANSFER_EVENTS,
+        ("decimals", pa.int64()),  # null where decimals() reverts, is missing or does not decode
+        ("scaled_value", pa.float64()),  # value / 10**decimals; null where decimals is
     ]
 )
 
@@ -135,6 +144,29 @@ TRACES = pa.schema(
         ("error", pa.string()),
         ("status", pa.int64()),  # 0 where the trace or any ancestor failed
         ("trace_id", pa.string()),
+    ]
+)
+
+# ethereum-etl's extract_contracts and extract_tokens columns
+CONTRACTS = pa.schema(
+    [
+        ("address", pa.string()),
+        ("bytecode", pa.string()),
+        ("function_sighashes", pa.list_(pa.string())),  # PUSH4 operands of the first basic block, sorted
+        ("is_erc20", pa.bool_()),
+        ("is_erc721", pa.bool_()),
+        ("block_number", pa.int64()),
+    ]
+)
+
+TOKENS = pa.schema(
+    [
+        ("address", pa.string()),
+        ("symbol", pa.string()),
+        ("name", pa.string()),
+        ("decimals", pa.int64()),
+        ("total_supply", pa.string()),  # uint256 as a decimal string
+        ("block_number", pa.int64()),  # the contract's creation block
     ]
 )
 

@@ -43,7 +43,8 @@ def _write_raw(root: str) -> None:
         blocks = [dict(number=r["block_number"], base_fee_per_gas=10**9) for r in rows]
         store.write("raw_blocks", key, pa.Table.from_pylist(blocks, schema=BLOCKS))
     transfer = dict(token_address=TOKEN, from_address=A, to_address=B, value=str(5 * 10**18),
-                    transaction_hash="0x" + f"{1:064x}", log_index=0, block_number=10)  # fmt: skip
+                    transaction_hash="0x" + f"{1:064x}", log_index=0, block_number=10, decimals=18,
+                    scaled_value=5.0)  # fmt: skip
     store.write("token_transfers", KEYS[0], pa.Table.from_pylist([transfer], schema=TOKEN_TRANSFERS))
     store.write("token_transfers", KEYS[1], pa.Table.from_pylist([], schema=TOKEN_TRANSFERS))
 

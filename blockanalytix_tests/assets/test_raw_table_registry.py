@@ -58,7 +58,8 @@ def test_a_new_entry_is_in_the_definitions_and_the_ingest_jobs(monkeypatch):
     assert [c.name for c in spec.metadata["dagster/column_schema"].schema.columns] == ["number", "miner"]
     assert key in defs.resolve_job_def("ingest_job").asset_layer.executable_asset_keys
     checks = defs.resolve_job_def("raw_checks_job").asset_layer.asset_graph.asset_check_keys
-    assert {k.asset_key.to_user_string() for k in checks} == {"raw_blocks", "raw_transactions", "raw_traces"}
+    assert {k.asset_key.to_user_string() for k in checks} == {"raw_blocks", "raw_transactions", "raw_traces",
+                                                              "contracts"}  # fmt: skip
     assert key not in build_definitions("local").resolve_asset_graph().get_all_asset_keys()
 
 
@@ -103,7 +104,8 @@ def test_registry_entries_are_the_raw_assets_and_mappers_are_checked_against_the
     responses = RangeResponses([block], {N: receipts})
     mapped = map_all(responses, TABLES)
     # mapped from raw_logs; the trace tables need answers with traces
-    assert list(mapped) == [n for n in TABLES_NAMES if n not in TRACE_ASSETS] and mapped["token_transfers"].num_rows > 0
+    assert list(mapped) == [n for n in TABLES_NAMES if n not in TRACE_ASSETS] and mapped["token_transfers"].num_rows
+    assert TRACE_ASSETS == ("raw_traces", "internal_transfers", "contracts", "tokens")
     wrong = RawTable("raw_wrong", MINERS, "A mapper that breaks its schema.", ("number",), ("eth_getBlockByNumber",),
                      lambda r, _: pa.table({"number": [1]}))  # fmt: skip
     with pytest.raises(TypeError, match="raw_wrong"):

@@ -21,7 +21,8 @@ import pyarrow as pa
 
 from blockanalytix_assets.features.address import TOKEN_COLUMNS, TX_COLUMNS, address_features
 from blockanalytix_assets.features.transaction import transaction_features
-from blockanalytix_assets.ingest.schema import BLOCKS, TOKEN_TRANSFERS, TRANSACTIONS
+from blockanalytix_assets.ingest.schema import BLOCKS, TRANSACTIONS, TRANSFER_EVENTS
+from blockanalytix_assets.ingest.token_mapping import scaled
 from blockanalytix_assets.storage import Storage
 from blockanalytix_assets.transform.cleaning import TRANSFER_COLUMNS, clean_transactions
 
@@ -78,7 +79,8 @@ def make_partition(root: str, n_tx: int = N_BLOCKS * PER_BLOCK, seed: int = 1) -
             "transaction_hash": hashes[call], "log_index": np.zeros(n_tt, dtype=np.int64),
             "block_number": blocks[call], "token_standard": pa.array(["erc20"] * n_tt, pa.string()),
         }
-    ).cast(TOKEN_TRANSFERS)  # fmt: skip
+    ).cast(TRANSFER_EVENTS)  # fmt: skip
+    tt = scaled(tt, dict.fromkeys(tt.column("token_address").to_pylist(), 18))
     bl = {"number": np.arange(N_BLOCKS), "base_fee_per_gas": np.full(N_BLOCKS, 10**9)}
     bl_table = pa.Table.from_arrays(
         [pa.array(bl[f.name]) if f.name in bl else pa.nulls(N_BLOCKS, f.type) for f in BLOCKS], schema=BLOCKS

@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 
 from blockanalytix_assets.api.summaries import with_summary
 from blockanalytix_assets.features.activity import ACTIVITY_TX_COLUMNS, address_activity
-from blockanalytix_assets.ingest.schema import BLOCKS, TOKEN_TRANSFERS
+from blockanalytix_assets.ingest.schema import BLOCKS, TRANSFER_EVENTS
+from blockanalytix_assets.ingest.token_mapping import scaled
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
 from blockanalytix_assets.transform.cleaning import CLEANED_SCHEMA
@@ -132,7 +133,8 @@ def range_transactions(
             "transaction_hash": hashes.filter(pa.array(token_call)), "log_index": np.zeros(m, np.int64),
             "block_number": block[token_call], "token_standard": pa.array(["erc20"] * m),
         }
-    ).cast(TOKEN_TRANSFERS)  # fmt: skip
+    ).cast(TRANSFER_EVENTS)  # fmt: skip
+    tt = scaled(tt, dict.fromkeys(tt.column("token_address").to_pylist(), 18))
     endpoints = np.concatenate([frm, to[~call & ~creation], recipient])
     return cleaned, tt, frm, endpoints
 

@@ -7,9 +7,7 @@ Value for value against ethereum-etl 2.4.2's `export_traces` on the same node; t
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -26,6 +24,7 @@ from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
+from blockanalytix_tests.integration.cli_materialize import materialize_cli
 from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.trace_chain import build
 from blockanalytix_tests.unit.test_mapping import as_csv
@@ -34,7 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 ETL = REPO / ".etl-venv" / "bin" / "ethereumetl"
 LAST = 7  # blocks 0..7: one partition of range size 8
 KEY = format_key(0, LAST)
-SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces"
+SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces,contracts,tokens"
+TRACE_TABLES = {"raw_traces", "contracts", "tokens"}
 CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
 pytestmark = pytest.mark.integration
 
@@ -64,24 +64,7 @@ def etl_traces(chain, tmp_path_factory) -> list[dict]:
 @pytest.fixture(scope="module")
 def cli_store(chain, tmp_path_factory) -> Storage:
     """The ingest selection materialised by `dagster asset materialize --partition KEY`."""
-    home = tmp_path_factory.mktemp("dagster_home")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BLOCKANALYTIX_RPC_URL": chain.url,
-        "BLOCKANALYTIX_STORAGE": str(home / "data"),
-        "BLOCKANALYTIX_HOME": str(home),
-        "BLOCKANALYTIX_RANGE_SIZE": str(LAST + 1),
-        "BLOCKANALYTIX_CONFIRMATIONS": "0",
-        "BLOCKANALYTIX_TRACES": "auto",
-    }
-    add = f"import dagster as dg; dg.DagsterInstance.get().add_dynamic_partitions('block_ranges', ['{KEY}'])"
-    subprocess.run([sys.executable, "-c", add], env=env, check=True, cwd=REPO)
-    dagster = Path(sys.executable).parent / "dagster"
-    cmd = [str(dagster), "asset", "materialize", "-m", "blockanalytix_assets.definitions"]
-    done = subprocess.run([*cmd, "--select", SELECTION, "--partition", KEY], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    home = materialize_cli(chain.url, tmp_path_factory.mktemp("dagster_home"), KEY, LAST + 1, SELECTION)
     return Storage(str(home / "data"))
 
 
@@ -144,8 +127,8 @@ def test_traces_off_skips_raw_traces_or_fails_with_the_reason(chain, tmp_path):
     result = run(chain.url, tmp_path, "off")
     assert result.success
     written = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
-    assert written == set(SELECTION.split(",")) - {"raw_traces"}
-    assert not Storage(str(tmp_path)).exists("raw_traces", KEY)
+    assert written == set(SELECTION.split(",")) - TRACE_TABLES
+    assert not any(Storage(str(tmp_path)).exists(t, KEY) for t in TRACE_TABLES)
     # re-checking the range (raw_checks_job) does not fail for the table the node could not give
     defs = dg.Definitions(assets=[raw_ingest], asset_checks=CHECKS, jobs=[raw_checks_job],
                           resources=resources_for(chain.url, tmp_path, "off"))  # fmt: skip
@@ -157,10 +140,14 @@ def test_traces_off_skips_raw_traces_or_fails_with_the_reason(chain, tmp_path):
     top = evaluation["raw_traces_one_top_level_per_transaction"]
     assert recheck.success and top.passed and top.metadata["checked"].value is False
     assert evaluation["raw_traces_consistent_with_blocks"].metadata["checked"].value is False
-    only = run(chain.url, tmp_path, "off", selection=["raw_traces"])
-    assert not only.success
-    (failure,) = [e for e in only.all_events if e.is_step_failure]
-    assert "BLOCKANALYTIX_TRACES=off" in failure.step_failure_data.error.message
+    created = evaluation["contracts_every_created_contract"]
+    assert created.passed and created.metadata["checked"].value is False
+    for only_traces in (["raw_traces"], ["contracts", "tokens"]):
+        only = run(chain.url, tmp_path, "off", selection=only_traces)
+        assert not only.success
+        (failure,) = [e for e in only.all_events if e.is_step_failure]
+        message = failure.step_failure_data.error.message
+        assert "BLOCKANALYTIX_TRACES=off" in message and all(t in message for t in only_traces)
 
 
 def test_top_level_check_passes_on_the_devnet(chain, tmp_path):
@@ -172,3 +159,5 @@ def test_top_level_check_passes_on_the_devnet(chain, tmp_path):
     blocks = evaluations["raw_traces_consistent_with_blocks"]
     assert blocks.passed and blocks.metadata["blocks"].value == LAST + 1
     assert blocks.metadata["transactions"].value == check.metadata["transactions"].value
+    created = evaluations["contracts_every_created_contract"]  # FORWARDER's inner create, not its failed one
+    assert created.passed and created.metadata["created"].value == created.metadata["contracts"].value >= 4

@@ -15,7 +15,8 @@ from blockanalytix_assets.features.address import (
 )
 from blockanalytix_assets.features.internal import INTERNAL_ADDRESS_FEATURE_COLUMNS
 from blockanalytix_assets.features.naming import kaggle_column_name
-from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TRANSACTIONS
+from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TRANSACTIONS, TRANSFER_EVENTS
+from blockanalytix_assets.ingest.token_mapping import scaled
 from blockanalytix_assets.transform.cleaning import clean_transactions
 
 
@@ -114,7 +115,7 @@ def _random_window(seed: int = 7, n_tx: int = 400, n_tt: int = 150) -> tuple[pa.
         )  # fmt: skip
         for j in range(n_tt)
     ]
-    return txs, pa.Table.from_pylist(tt, schema=TOKEN_TRANSFERS)
+    return txs, scaled(pa.Table.from_pylist(tt, schema=TRANSFER_EVENTS), {t: 18 for t in tokens})
 
 
 def _gap(s: pd.Series) -> float:
@@ -207,7 +208,7 @@ def test_erc721_transfers_are_not_erc20_amounts():
     nft = pa.Table.from_pylist(
         [dict(token_address=_addr(2000), from_address=_addr(1 + i % 25), to_address=_addr(3000 + i),
               value=str(10**70 + i), transaction_hash=hashes[i], log_index=1000 + i, block_number=0,
-              token_standard="erc721") for i in range(40)],
+              token_standard="erc721", decimals=0) for i in range(40)],
         schema=TOKEN_TRANSFERS,
     )  # fmt: skip
     assert address_features(txs, pa.concat_tables([tt, nft])).equals(expected)  # token ids never summed

@@ -14,11 +14,12 @@ import pytest
 from blockanalytix_assets.ingest.block_mapping import map_blocks, map_transactions
 from blockanalytix_assets.ingest.log_mapping import TRANSFER_TOPIC, map_logs, map_token_transfers
 from blockanalytix_assets.ingest.mapping_common import MalformedResponseError
+from blockanalytix_assets.ingest.schema import TRANSFER_EVENTS
 from blockanalytix_assets.ingest.tables import SCHEMAS
 from blockanalytix_tests.faultproxy import FIXTURES, recorded
 
 ETL = FIXTURES / "ethereum-etl"
-ETL_TRANSFER_COLUMNS = set(SCHEMAS["token_transfers"].names) - {"token_standard"}  # token_standard is ours
+ETL_TRANSFER_COLUMNS = set(SCHEMAS["token_transfers"].names) - {"token_standard", "decimals", "scaled_value"}  # ours
 RECEIPT_COLUMNS = {  # ethereum-etl receipts.csv column -> our raw_transactions column
     "cumulative_gas_used": "receipt_cumulative_gas_used", "gas_used": "receipt_gas_used",
     "contract_address": "receipt_contract_address", "root": "receipt_root", "status": "receipt_status",
@@ -121,7 +122,7 @@ def test_token_transfers_from_logs_csv_equal_ethereum_etl():
 def test_token_transfers_of_erigon_receipts_equal_ethereum_etl_including_erc721(block, n_erc20, n_erc721):
     receipts = recorded(f"erigon/eth_getBlockReceipts_{block}.json.gz")[1]
     transfers = map_token_transfers(map_logs({block: receipts}))
-    assert transfers.schema.equals(SCHEMAS["token_transfers"])
+    assert transfers.schema.equals(TRANSFER_EVENTS)  # decimals and scaled_value come from eth_calls
     expected = read_csv(ETL / "erigon_receipts" / f"block_{block}_token_transfers.csv")
     assert transfers.num_rows == len(expected) == n_erc20 + n_erc721  # every row of ethereum-etl's export
     assert assert_matches_csv(transfers, expected, "log_index") == ETL_TRANSFER_COLUMNS

@@ -55,12 +55,14 @@ def _range(i: int, rng: np.random.Generator, population: list[str]) -> tuple[pa.
     k = int(rng.integers(0, 10))
     sel = rng.choice(n, k, replace=False) if k else np.array([], dtype=int)
     tokens = [population[-1 - int(j)] for j in rng.integers(0, 3, k)]
+    amounts = rng.integers(1, 10_000, k)
     transfers = pa.table(
         {
             "token_address": pa.array(tokens, pa.string()),
             "from_address": pa.array([frm[j] for j in sel], pa.string()),
             "to_address": pa.array([to[j] for j in sel], pa.string()),
-            "value": pa.array([str(int(v) * 10**15) for v in rng.integers(1, 10_000, k)], pa.string()),
+            "value": pa.array([str(int(v) * 10**15) for v in amounts], pa.string()),
+            "scaled_value": pa.array([int(v) * 10**15 / 10**18 for v in amounts], pa.float64()),
             "transaction_hash": pa.array([hashes[j] for j in sel], pa.string()),
             "token_standard": pa.array(["erc20"] * k, pa.string()),
         }

@@ -15,7 +15,8 @@ from blockanalytix_assets.features.profiles import (
     profile_record,
     profile_records,
 )
-from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TRANSACTIONS
+from blockanalytix_assets.ingest.schema import TRANSACTIONS, TRANSFER_EVENTS
+from blockanalytix_assets.ingest.token_mapping import scaled
 from blockanalytix_assets.transform.cleaning import clean_transactions
 
 ETH = 10**18
@@ -64,7 +65,7 @@ def _range_rows(rng: np.random.Generator, r: int, addrs: list[str], tokens: list
                 token_standard="erc721" if j % 11 == 0 else "erc20",
             )
         )  # fmt: skip
-    return txs, pa.Table.from_pylist(tt, schema=TOKEN_TRANSFERS)
+    return txs, scaled(pa.Table.from_pylist(tt, schema=TRANSFER_EVENTS), {t: 18 for t in tokens[:-1]})  # one unknown
 
 
 def _authorizations(rng: np.random.Generator, addrs: list[str]) -> list[dict]:
