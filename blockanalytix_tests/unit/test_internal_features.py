@@ -13,7 +13,7 @@ from blockanalytix_assets.features.transaction import transaction_features
 from blockanalytix_assets.ingest.schema import INTERNAL_TRANSFERS
 from blockanalytix_tests.unit.test_profiles import _addr, _exact, _ranges
 
-FRESH = [_addr(5000 + i) for i in range(8)]  # paid only by internal calls (a mixer's withdrawal addresses)
+FRESH = [_addr(7000 + i) for i in range(8)]  # paid only by internal calls (a mixer's withdrawal addresses)
 
 
 def _internal(rng: np.random.Generator, txs: pa.Table, n: int) -> pa.Table:

@@ -72,6 +72,7 @@ def _authorizations(rng: np.random.Generator, addrs: list[str]) -> list[dict]:
     """1-3 EIP-7702 tuples: known or authority-only signers (some unrecoverable), a few targets and revocations."""
     out = []
     for _ in range(int(rng.integers(1, 4))):
+        # 5000+: authorities that never send (test_internal_features uses 7000+ for internal-only recipients)
         authority = (addrs + [_addr(5000 + i) for i in range(5)] + [None])[rng.integers(len(addrs) + 6)]
         target = [_addr(800), _addr(801), _addr(802), "0x" + "00" * 20][rng.integers(4)]
         out.append(dict(chain_id="0", address=target, nonce=0, y_parity=0, r="0x" + "1" * 64, s="0x" + "2" * 64,
