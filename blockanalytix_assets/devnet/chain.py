@@ -18,8 +18,12 @@ from blockanalytix_assets.devnet.world import ScenarioConfig
 
 HERE = Path(__file__).parent
 # Everything a chain's bytes depend on; a change to any of these invalidates cached dumps.
-SOURCES = ("plan.py", "world.py", "typologies.py", "activity.py", "scenario.py", "erc20.py", "contracts/Token.json",
-           "delegations.py")  # fmt: skip
+SOURCES = (
+    *("plan.py", "world.py", "typologies.py", "contract_typologies.py", "benign.py", "activity.py", "scenario.py"),
+    *("erc20.py", "dapps.py", "contracts/Token.json"),
+    *(f"contracts/{name}.json" for name in ("Mixer", "Drainer", "Sweeper", "Disperse", "SmartWallet")),
+    "delegations.py",
+)
 
 
 def fingerprint() -> str:

@@ -19,6 +19,7 @@ GAS_TRANSFER = 21_000
 GAS_ACCESS_ADDRESS = 2_400  # EIP-2930 intrinsic gas per access-list address
 GAS_TOKEN = 90_000
 GAS_DEPLOY = 1_000_000
+GAS_TO_DELEGATED = 60_000  # a payment to an EIP-7702-delegated account runs its code: 21,000 would run out
 TYPE_WEIGHTS = (0.2, 0.1, 0.7)  # legacy, EIP-2930, EIP-1559
 DYNAMIC_FEE_TYPES = (2, 4)  # EIP-1559 and EIP-7702 (set code) transactions price gas with max fee and tip
 GAS_AUTHORIZATION = 25_000  # EIP-7702 intrinsic gas per authorization tuple (PER_EMPTY_ACCOUNT_COST)
@@ -101,6 +102,7 @@ class Ledger:
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     holders: dict[str, list[str]] = field(default_factory=dict)
     nonces: dict[str, int] = field(default_factory=dict)
+    delegated: set[str] = field(default_factory=set)  # EIP-7702 accounts: payments to them need GAS_TO_DELEGATED
     _eth_in: dict[str, int] = field(default_factory=dict)
     _tok_in: list[tuple[str, str, int]] = field(default_factory=list)
     _new_tokens: list[tuple[str, str, int]] = field(default_factory=list)
@@ -110,6 +112,34 @@ class Ledger:
 
     def token_balance(self, token: str, addr: str) -> int:
         return self.tokens.get(token, {}).get(addr, 0)
+
+    def delegate(self, authority: str) -> None:
+        """An EIP-7702 authorization of authority was applied: its nonce moves on, payments to it run code."""
+        self.nonces[authority] = self.nonces.get(authority, 0) + 1
+        self.delegated.add(authority)
+
+    def forward(self, src: str, dst: str) -> None:
+        """src's whole balance (landed and arriving this block) moves to dst within the block (contract code)."""
+        moved = self.eth.get(src, 0) + self._eth_in.pop(src, 0)
+        self.eth[src] = 0
+        if moved:
+            self._eth_in[dst] = self._eth_in.get(dst, 0) + moved
+
+    def pay(self, src: str, dst: str, value: int, arriving: bool = False) -> None:
+        """A contract at src pays dst by an internal call (lands at block end); arriving: out of src's credit now."""
+        if arriving:
+            self._eth_in[src] -= value
+        else:
+            self.eth[src] -= value
+        self._eth_in[dst] = self._eth_in.get(dst, 0) + value
+
+    def move_tokens(self, token: str, src: str, dst: str) -> int:
+        """All of src's token balance moves to dst (a transferFrom by a contract); return the amount."""
+        amount = self.tokens[token].get(src, 0)
+        if amount:
+            self.tokens[token][src] = 0
+            self._tok_in.append((token, dst, amount))
+        return amount
 
     def end_block(self) -> None:
         """Apply this block's incoming ETH, tokens and new token contracts (spendable from the next block)."""
@@ -179,9 +209,33 @@ class BlockBuilder:
         self.txs.append(tx)
         return tx
 
+    def call(self, sender: str, to: str, value: int, data: str, base_gas: int, kind: str) -> bool:
+        """Book a contract call expected to succeed (value is credited to `to`)."""
+        return self._book(sender, to, value, data, base_gas, kind) is not None
+
+    def set_code(self, sender: str, to: str, authorizations: list[dict], base_gas: int, kind: str) -> bool:
+        """Book a type-4 (EIP-7702) tx with base_gas (its call may run code); gives sender type-4 fees if it can."""
+        fees = self.fees(sender)
+        if fees.tx_type != 4:
+            if any(tx.sender == sender for tx in self.txs):
+                return False
+            self._fees[sender] = Fees(4, max_fee=fees.cap, tip=min(GWEI, fees.cap - BASE_FEE))
+        tx = self._book(sender, to, 0, "0x", base_gas, kind)
+        if tx is not None:
+            tx.authorizations = authorizations
+        return tx is not None
+
+    def create(self, sender: str, data: str, base_gas: int = GAS_DEPLOY, kind: str = "deploy") -> str | None:
+        """Book a contract creation; return its address (usable from the next block)."""
+        nonce = self.ledger.nonces.get(sender, 0)
+        if self._book(sender, None, 0, data, base_gas, kind) is None:
+            return None
+        return create_address(sender, nonce)
+
     def transfer(self, sender: str, to: str, value: int, kind: str = "transfer") -> bool:
-        """Book a plain ETH transfer."""
-        return self._book(sender, to, value, "0x", GAS_TRANSFER, kind) is not None
+        """Book a plain ETH transfer (with the gas a delegated recipient's code needs)."""
+        gas = GAS_TO_DELEGATED if to in self.ledger.delegated else GAS_TRANSFER
+        return self._book(sender, to, value, "0x", gas, kind) is not None
 
     def token_transfer(self, sender: str, token: str, to: str, amount: int, kind: str = "token") -> bool:
         """Book an ERC-20 transfer; an amount above the sender's token balance is booked as reverting."""
@@ -211,9 +265,8 @@ class BlockBuilder:
 
     def deploy(self, sender: str, data: str, supply: int) -> str | None:
         """Book a token contract creation; return its address (usable from the next block)."""
-        nonce = self.ledger.nonces.get(sender, 0)
-        if self._book(sender, None, 0, data, GAS_DEPLOY, "deploy") is None:
+        address = self.create(sender, data)
+        if address is None:
             return None
-        address = create_address(sender, nonce)
         self.ledger._new_tokens.append((address, sender, supply))
         return address

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from blockanalytix_assets.devnet.activity import background, deploy_tokens
+from blockanalytix_assets.devnet.benign import BENIGN_EVERY, UTILITIES_BLOCK, benign, deploy_utilities
 from blockanalytix_assets.devnet.delegations import plan_delegations
 from blockanalytix_assets.devnet.plan import BASE_FEE, BlockBuilder
 from blockanalytix_assets.devnet.rpc import DevnetRpc
@@ -47,6 +48,10 @@ def plan_blocks(world: World) -> Iterator[BlockBuilder]:
         block = world.new_block(number)
         if number == 1:
             deploy_tokens(world)
+        if number == UTILITIES_BLOCK:
+            deploy_utilities(world)
+        elif number > UTILITIES_BLOCK and number % BENIGN_EVERY == 0:
+            active.append(benign(world))
         if number in schedule:
             active.append(TYPOLOGY_FUNCS[schedule[number]](world))
         for inst in list(active):
@@ -120,6 +125,7 @@ def play(rpc: DevnetRpc, config: ScenarioConfig, log: Callable[[str], None] = la
         "tx_types": {str(k): v for k, v in sorted(types.items())},
         "tx_kinds": dict(sorted(kinds.items())),
         "tokens": world.tokens,
+        "contracts": dict(sorted(world.contracts.items())),
         "exchanges": world.exchanges,
         "labels": {t: label_counts.get(t, 0) for t in TYPOLOGIES},
         "generation_seconds": round(seconds, 3),

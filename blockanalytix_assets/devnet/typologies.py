@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from blockanalytix_assets.devnet.contract_typologies import CONTRACT_TYPOLOGY_FUNCS
 from blockanalytix_assets.devnet.plan import ETH, GAS_TOKEN, GAS_TRANSFER, GWEI
 from blockanalytix_assets.devnet.world import World
 
@@ -127,4 +128,5 @@ TYPOLOGY_FUNCS: dict[str, Typology] = {
     "wash_trading": wash_trading,
     "dusting": dusting,
     "high_value_burst": high_value_burst,
+    **CONTRACT_TYPOLOGY_FUNCS,
 }

@@ -10,7 +10,16 @@ from blockanalytix_assets.devnet.anvil import DEFAULT_CHAIN_ID, GENESIS_TIMESTAM
 from blockanalytix_assets.devnet.delegations import SmartWallets
 from blockanalytix_assets.devnet.plan import ETH, GAS_TOKEN, GAS_TRANSFER, BlockBuilder, Ledger
 
-TYPOLOGIES = ("phishing_drain", "peel_chain", "wash_trading", "dusting", "high_value_burst")
+TYPOLOGIES = (
+    "phishing_drain",
+    "peel_chain",
+    "wash_trading",
+    "dusting",
+    "high_value_burst",
+    "mixer",
+    "contract_drainer",
+    "eip7702_sweeper",
+)
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,7 @@ class ScenarioConfig:
     txs_per_block: int = 20
     accounts: int = 400
     exchanges: int = 3
-    typology_every: int = 8  # a typology instance starts about every this many blocks
+    typology_every: int = 6  # a typology instance starts about every this many blocks
     block_time: int = 12
     genesis_timestamp: int = GENESIS_TIMESTAMP
     chain_id: int = DEFAULT_CHAIN_ID
@@ -47,6 +56,8 @@ class World:
         self.issuers = [self.fresh() for _ in range(3)]
         self.tokens: list[str] = []
         self.token_owner: dict[str, str] = {}
+        self.contracts: dict[str, str] = {}  # the typologies' contracts: address -> contract name
+        self.mixer: tuple[str, str] | None = None  # the chain's one mixer and its relayer, once deployed
         self.labels: dict[tuple[str, str], int] = {}
         # Heavy-tailed genesis balances: most hold a little, a few hold thousands of ETH.
         amounts = np.clip(self.rng.lognormal(np.log(1.5), 1.8, config.accounts), 0.05, 50_000)

@@ -133,6 +133,8 @@ def transaction_features_asset(
 
 # A range's table and the metadata particular to it (added to _common's).
 Computed = tuple[pa.Table, dict[str, dg.MetadataValue]]
+# The lifetime assets' compute functions by asset name (the devnet evaluation calls them as the assets do).
+LIFETIME_COMPUTES: dict[str, Callable[[Storage, BlockRange], Computed]] = {}
 
 
 def lifetime_asset(
@@ -141,6 +143,8 @@ def lifetime_asset(
     """A per-range asset of the lifetime address features (ADDRESS_FEATURE_SPEC_VERSION) over a compute function."""
 
     def build(compute: Callable[[Storage, BlockRange], Computed]) -> dg.AssetsDefinition:
+        LIFETIME_COMPUTES[name] = compute
+
         @dg.asset(
             name=name,
             deps=deps,

@@ -27,6 +27,7 @@ class PreparedChain:
     rows: int
     generated: bool
     seconds: float
+    range_size: int = 100
 
 
 def eval_home() -> Path:
@@ -35,7 +36,10 @@ def eval_home() -> Path:
 
 
 def materialise(url: str, chain_id: int, root: Path, head: int, range_size: int, lookback: int) -> list[str]:
-    """Write every full range of blocks 0..head into root as the pipeline assets would; return the keys."""
+    """Write every full range of blocks 0..head into root as the pipeline assets would; return the keys.
+
+    raw_ingest writes every raw table of the registry, the trace tables too (the devnet's anvil serves trace_block).
+    """
     from blockanalytix_assets.features.transaction import ACTIVITY_COLUMNS, lookback_keys, transaction_features
     from blockanalytix_assets.ingest.extract import extract_range
     from blockanalytix_assets.ingest.rpc import RpcClient
@@ -47,11 +51,11 @@ def materialise(url: str, chain_id: int, root: Path, head: int, range_size: int,
     ranges = complete_ranges(head, 0, range_size)
     client = RpcClient(url)  # RpcResource.client() defaults: batch 100, 4 workers
     client.check_chain_id(chain_id)
+    client.trace_api = client.probe_traces("auto", head)
     try:
         for r in ranges:  # raw_ingest
-            tables = extract_range(client, r.first, r.last)
-            for name in ("raw_blocks", "raw_transactions", "raw_logs", "token_transfers"):
-                store.write(name, r.key, tables[name])
+            for name, table in extract_range(client, r.first, r.last).items():
+                store.write(name, r.key, table)
     finally:
         client.close()
     for r in ranges:  # cleaned_transactions
@@ -90,4 +94,6 @@ def prepare_seed(
     rows = sum(Storage(str(root)).read("transaction_features", k, columns=["hash"]).num_rows for k in keys)
     seconds = time.perf_counter() - t0
     log(f"[seed {seed}] {len(keys)} ranges, {rows} transactions in {root} ({seconds:.1f}s)")
-    return PreparedChain(seed, root, chain.files.labels, chain.manifest, keys, rows, chain.generated, seconds)
+    return PreparedChain(
+        seed, root, chain.files.labels, chain.manifest, keys, rows, chain.generated, seconds, range_size
+    )
