@@ -26,7 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from blockanalytix_assets.features.delegation import DELEGATION_FEATURE_COLUMNS, authorizations
-from blockanalytix_assets.features.internal import internal_rows, internal_window_features
+from blockanalytix_assets.features.internal import (
+    INTERNAL_ADDRESS_FEATURE_COLUMNS,
+    internal_rows,
+    internal_window_features,
+)
 from blockanalytix_assets.features.naming import kaggle_column_name
 from blockanalytix_assets.features.reduce import column_numpy, flag_numpy
 from blockanalytix_assets.ingest.schema import erc20_transfers
@@ -52,6 +56,8 @@ KAGGLE_TEXT = [" ERC20 most sent token type", " ERC20_most_rec_token_type"]
 ADDRESS_FEATURE_SPEC_VERSION = "4"  # 2: internal_*; 3: delegation_* (EIP-7702); 4: ERC-20 amounts in token decimals
 # float64: the Kaggle columns in Kaggle order, then ours (model inputs; the internal_* ones are not)
 ADDRESS_FEATURE_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_NUMERIC] + DELEGATION_FEATURE_COLUMNS
+# address_risk_model's inputs: internal_* too (README's per-typology table; null without traces reads as 0)
+ADDRESS_MODEL_COLUMNS = ADDRESS_FEATURE_COLUMNS + INTERNAL_ADDRESS_FEATURE_COLUMNS
 ADDRESS_TEXT_COLUMNS = [kaggle_column_name(c) for c in KAGGLE_TEXT]  # token contract address or null
 TX_COLUMNS = [
     "hash", "from_address", "to_address", "receipt_contract_address", "value_eth", "block_timestamp",

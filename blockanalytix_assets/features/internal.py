@@ -27,7 +27,7 @@ INTERNAL_ACTIVITY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("internal_received_count", pa.int64(), "known_sum"),
     ("internal_counterparties", SKETCH_TYPE, "kmv"),
 ]
-# address_features / profile columns (float64, null where unknown), after the Kaggle ones
+# address_features / profile columns (float64, null where unknown), after the Kaggle ones; address model inputs
 INTERNAL_ADDRESS_FEATURE_COLUMNS = [
     "internal_ether_sent", "internal_ether_received", "internal_sent_count", "internal_received_count",
     "internal_counterparties",

@@ -49,14 +49,14 @@ def read_window(store: Storage, asset: str, window_ranges: int) -> dict[str, pa.
 
 def window_split(store: Storage, table: str, window_ranges: int, val_fraction: float) -> Split:
     """The latest window of a feature table with labels, split by block order (earlier ranges train)."""
-    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.features.address import ADDRESS_MODEL_COLUMNS
     from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
     from blockanalytix_assets.ml.data import address_split, transaction_split
     from blockanalytix_assets.ml.lineage import table_uri
 
     splitters = {
         tn.TRANSACTION_FEATURES: (transaction_split, FEATURE_COLUMNS),
-        tn.ADDRESS_FEATURES: (address_split, ADDRESS_FEATURE_COLUMNS),
+        tn.ADDRESS_FEATURES: (address_split, ADDRESS_MODEL_COLUMNS),
     }
     if table not in splitters:
         raise ValueError(f"no training split for {table!r}; known: {', '.join(splitters)}")

@@ -110,7 +110,7 @@ def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_
     import numpy as np
     import pyarrow as pa
 
-    from blockanalytix_assets.features.address import ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.features.address import ADDRESS_MODEL_COLUMNS
     from blockanalytix_assets.ml.assets import address_risk_scores
 
     rng = np.random.default_rng(5)
@@ -118,7 +118,7 @@ def test_address_scores_backfill_loads_the_champion_once_for_several_ranges(tmp_
     keys = [f"{i * 100:09d}-{i * 100 + 99:09d}" for i in range(3)]
     for i, key in enumerate(keys):
         addresses = [f"0x{i:04x}{j:036x}" for j in range(200)]
-        cols = {c: rng.lognormal(size=200) for c in ADDRESS_FEATURE_COLUMNS}
+        cols = {c: rng.lognormal(size=200) for c in ADDRESS_MODEL_COLUMNS}
         store.write("address_features", key, pa.table({"address": addresses, **cols}))
     labelled = [f"0x{i:04x}{j:036x}" for i in range(3) for j in range(0, 200, 9)]
     store.write("address_labels", "all", pa.table({"address": labelled, "label": ["phishing"] * len(labelled)}))

@@ -56,3 +56,28 @@ def test_address_split_marks_labelled_addresses():
     labels = pa.table({"address": ["0x2" + f"{7:039x}", "0x0" + f"{1:039x}"]})
     split = address_split(parts, labels, cols)
     assert int(split.y_val.sum()) == 1 and int(split.y_train.sum()) == 1 and split.x_val.shape == (50, 2)
+
+
+def test_address_model_window_takes_internal_columns_and_reads_unknown_as_zero(tmp_path):
+    import pyarrow as pa
+
+    from blockanalytix_assets.features.address import ADDRESS_MODEL_COLUMNS
+    from blockanalytix_assets.features.internal import INTERNAL_ADDRESS_FEATURE_COLUMNS
+    from blockanalytix_assets.ml.pipeline import window_split
+    from blockanalytix_assets.storage import Storage
+
+    store = Storage(str(tmp_path))
+    for i in range(2):
+        cols = {c: pa.array(np.full(20, 2.0)) for c in ADDRESS_MODEL_COLUMNS}
+        if i == 1:  # a range ingested without traces: internal_* unknown
+            cols |= {c: pa.nulls(20, pa.float64()) for c in INTERNAL_ADDRESS_FEATURE_COLUMNS}
+        store.write(
+            "address_features",
+            f"{i * 10:09d}-{i * 10 + 9:09d}",
+            pa.table({"address": [f"0x{i}{j:039x}" for j in range(20)], **cols}),
+        )
+    store.write("address_labels", "all", pa.table({"address": ["0x0" + f"{3:039x}"], "label": ["mixer"]}))
+    split = window_split(store, "address_features", 2, 0.5)
+    assert split.feature_columns == ADDRESS_MODEL_COLUMNS
+    internal = [ADDRESS_MODEL_COLUMNS.index(c) for c in INTERNAL_ADDRESS_FEATURE_COLUMNS]
+    assert (split.x_train[:, internal] == 2.0).all() and (split.x_val[:, internal] == 0.0).all()
