@@ -9,7 +9,7 @@ attacker's code: whatever it receives is forwarded in the same transaction).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from blockanalytix_assets.devnet import dapps
 from blockanalytix_assets.devnet.plan import ETH, GAS_TO_DELEGATED, GAS_TRANSFER
@@ -96,17 +96,28 @@ def mixer(w: World) -> Iterator[None]:
     yield
 
 
+def _attacker_with(
+    w: World, name: str, contract: str, attacker_arg: bool = False
+) -> Generator[None, None, tuple[str, str] | None]:
+    """A funded fresh attacker (labelled) and its deployed contract; None where funding or deployment fails."""
+    attacker = w.fresh()
+    if not w.withdraw(attacker, 2 * ETH):
+        return None
+    yield
+    deployed = _create(w, attacker, contract, *((attacker,) if attacker_arg else ()))
+    if deployed is None:
+        return None
+    w.label(attacker, name)
+    return attacker, deployed
+
+
 def contract_drainer(w: World) -> Iterator[None]:
     """Victims pay a fake claim or approve the drainer for a token; the contract moves it all to the attacker."""
     name = "contract_drainer"
-    attacker = w.fresh()
-    if not w.withdraw(attacker, 2 * ETH):
+    deployed = yield from _attacker_with(w, name, "Drainer")
+    if deployed is None:
         return
-    yield
-    drainer = _create(w, attacker, "Drainer")
-    if drainer is None:
-        return
-    w.label(attacker, name)
+    attacker, drainer = deployed
     w.label(drainer, name)
     yield
     for _ in range(int(w.rng.integers(2, 4))):
@@ -140,14 +151,10 @@ def contract_drainer(w: World) -> Iterator[None]:
 def eip7702_sweeper(w: World) -> Iterator[None]:
     """Victims' signed EIP-7702 delegations point their accounts at a sweeper; later payments go to the attacker."""
     name = "eip7702_sweeper"
-    attacker = w.fresh()
-    if not w.withdraw(attacker, 2 * ETH):
+    deployed = yield from _attacker_with(w, name, "Sweeper", attacker_arg=True)
+    if deployed is None:
         return
-    yield
-    sweeper = _create(w, attacker, "Sweeper", attacker)
-    if sweeper is None:
-        return
-    w.label(attacker, name)
+    attacker, sweeper = deployed
     keys = [w.rng.bytes(32) for _ in range(int(w.rng.integers(2, 5)))]
     victims = [dapps.keyed_account(k) for k in keys]
     for victim in victims:  # ordinary users with signing keys, paid by an exchange

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# issue 12's ingest selection, by name: users' scripts run exactly this
+INGEST_SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces,contracts,tokens"
 
 
 def materialize_cli(url: str, home: Path, key: str, range_size: int, selection: str) -> Path:

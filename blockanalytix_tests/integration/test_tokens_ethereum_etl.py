@@ -18,7 +18,7 @@ from blockanalytix_assets.devnet.anvil import Anvil
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.storage import Storage
-from blockanalytix_tests.integration.cli_materialize import materialize_cli
+from blockanalytix_tests.integration.cli_materialize import INGEST_SELECTION, materialize_cli
 from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.token_chain import build
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 ETL = REPO / ".etl-venv" / "bin" / "ethereumetl"
 LAST = 7  # blocks 0..7: one partition of range size 8
 KEY = format_key(0, LAST)
-SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces,contracts,tokens"
+SELECTION = INGEST_SELECTION
 pytestmark = pytest.mark.integration
 
 

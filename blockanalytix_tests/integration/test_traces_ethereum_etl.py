@@ -24,7 +24,7 @@ from blockanalytix_assets.ingest.rpc import RpcClient
 from blockanalytix_assets.ranges import format_key
 from blockanalytix_assets.resources import PipelineSettings, RpcResource, StorageResource
 from blockanalytix_assets.storage import Storage
-from blockanalytix_tests.integration.cli_materialize import materialize_cli
+from blockanalytix_tests.integration.cli_materialize import INGEST_SELECTION, materialize_cli
 from blockanalytix_tests.plugins.integration import starts_processes
 from blockanalytix_tests.trace_chain import build
 from blockanalytix_tests.unit.test_mapping import as_csv
@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 ETL = REPO / ".etl-venv" / "bin" / "ethereumetl"
 LAST = 7  # blocks 0..7: one partition of range size 8
 KEY = format_key(0, LAST)
-SELECTION = "raw_blocks,raw_transactions,raw_logs,token_transfers,raw_traces,contracts,tokens"
+SELECTION = INGEST_SELECTION
 TRACE_TABLES = {"raw_traces", "contracts", "tokens"}
 CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
 pytestmark = pytest.mark.integration
