@@ -133,6 +133,8 @@ def build_raw_ingest(tables: tuple[RawTable, ...] = RAW_TABLES) -> dg.AssetsDefi
             meta["seconds"] = dg.MetadataValue.float(round(seconds, 3))
             meta["blocks_per_second"] = dg.MetadataValue.float(round(n_blocks / max(seconds, 1e-9), 1))
             meta.update({k: dg.MetadataValue.int(v) for k, v in figures.get(t.name, {}).items()})
+            if t.calls is not None and client.calls_at_latest:  # a pruned node: see RpcClient.eth_calls
+                meta["eth_calls_at_latest_block"] = dg.MetadataValue.int(client.calls_at_latest)
             yield dg.MaterializeResult(asset_key=t.name, metadata=meta)
 
     return raw_ingest

@@ -15,6 +15,7 @@ from blockanalytix_assets.ingest.rpc_errors import (
     ChainIdMismatch,
     MethodNotFound,
     RpcError,
+    StateUnavailable,
     TracerError,
 )
 from blockanalytix_assets.ingest.rpc_requests import (
@@ -36,6 +37,7 @@ class RpcClient(BatchHttpProvider):
 
     block_receipts_supported: bool | None = None  # learnt on first use, remembered per client
     trace_api: str | None = None  # "parity" or "geth": fetch_range then fetches each block's traces too
+    calls_at_latest: int = 0  # eth_call batches asked at the head because the node had no state at their block
 
     def chain_id(self) -> int:
         """The node's chain id."""
@@ -111,7 +113,15 @@ class RpcClient(BatchHttpProvider):
     def eth_calls(self, calls: list[tuple[str, str]], block: int) -> dict[tuple[str, str], str | None]:
         """{(to, data): result hex} of each distinct eth_call at block, batched; None where the call reverted."""
         distinct = list(dict.fromkeys(calls))
-        return dict(zip(distinct, self.batch(eth_call_calls(distinct, block), reverts_ok=True), strict=True))
+        try:
+            answers = self.batch(eth_call_calls(distinct, block), reverts_ok=True)
+        except StateUnavailable as exc:
+            # A pruned node keeps recent state only: ask at its head (as ethereum-etl always does). Decimals and
+            # names rarely change; total_supply does, so such a range is byte-identical only on an archive node.
+            log.warning("rpc %s: no state at block %d (%s); eth_calls at the latest block", self.safe_url, block, exc)
+            self.calls_at_latest += 1
+            answers = self.batch(eth_call_calls(distinct, "latest"), reverts_ok=True)
+        return dict(zip(distinct, answers, strict=True))
 
     def probe_traces(self, mode: str, block: int) -> str | None:
         """The trace API for BLOCKANALYTIX_TRACES=mode; auto asks the node once, at block. None: no traces."""

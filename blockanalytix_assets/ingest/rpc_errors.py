@@ -18,6 +18,10 @@ TRANSIENT_MSG = re.compile(
 REVERT_MSG = re.compile(
     r"revert|invalid opcode|opcode ?not ?found|out of gas|stack (underflow|overflow)|invalid jump|evm error|halt", re.I
 )
+# a pruned (non-archive) node asked for state at an old block: geth/Nethermind "missing trie node", geth's path
+# scheme "historical state ... is not available", Reth/Erigon "pruned", anvil after --load-state "BlockOutOfRange"
+STATE_MSG = re.compile(r"missing trie node|historical state|state .*(not available|unavailable)|pruned|"
+                       r"BlockOutOfRange|state histor", re.I)  # fmt: skip
 NOT_FOUND_MSG = re.compile(r"method .*(not found|does not exist|not available|not supported)|unsupported method", re.I)
 
 
@@ -35,6 +39,10 @@ class BlockNotFoundError(RpcError):
 
 class MethodNotFound(RpcError):
     """The node does not implement a JSON-RPC method."""
+
+
+class StateUnavailable(RpcError):
+    """The node has no state at the requested block (a pruned, non-archive node): eth_call there cannot answer."""
 
 
 class TracerError(RpcError):
@@ -67,6 +75,8 @@ def _classify(err: Any, method: str) -> Exception | None:
     msg = str(err.get("message", err) if isinstance(err, dict) else err)
     if code == -32601 or NOT_FOUND_MSG.search(msg):
         return MethodNotFound(f"the node does not support {method} ({code}: {scrub(msg)})")
+    if method == "eth_call" and STATE_MSG.search(msg):  # before the transient rule: "unavailable" would match
+        return StateUnavailable(f"{method} failed: JSON-RPC error {code}: {scrub(msg)}")
     if code in TRANSIENT_CODES or TRANSIENT_MSG.search(msg):
         return None
     return RpcError(f"{method} failed: JSON-RPC error {code}: {scrub(msg)}")
@@ -79,5 +89,7 @@ def is_revert(err: Any) -> bool:
     if code == 3:
         return True
     if code == -32601 or NOT_FOUND_MSG.search(msg) or code in TRANSIENT_CODES or TRANSIENT_MSG.search(msg):
+        return False
+    if STATE_MSG.search(msg):
         return False
     return bool(REVERT_MSG.search(msg))

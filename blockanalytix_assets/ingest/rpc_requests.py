@@ -55,6 +55,7 @@ def trace_calls(numbers: Sequence[int], api: str) -> list[Call]:
     return [("debug_traceBlockByNumber", [hex(n), CALL_TRACER]) for n in numbers]
 
 
-def eth_call_calls(calls: Sequence[tuple[str, str]], block: int) -> list[Call]:
-    """eth_call of each (to, data) at block."""
-    return [("eth_call", [{"to": to, "data": data}, hex(block)]) for to, data in calls]
+def eth_call_calls(calls: Sequence[tuple[str, str]], block: int | str) -> list[Call]:
+    """eth_call of each (to, data) at block (a number, or a tag such as "latest")."""
+    tag = hex(block) if isinstance(block, int) else block
+    return [("eth_call", [{"to": to, "data": data}, tag]) for to, data in calls]

@@ -23,8 +23,15 @@ RESULTS = Path(__file__).parent / "results" / "devnet_cross_seed.json"
 METRICS = ("pr_auc", "recall_at_1pct_fpr", "roc_auc")
 
 
-def _load(root: str, labels_csv: str):
+def feature_columns(internal: bool) -> list[str]:
+    """The transaction models' inputs, plus the internal_* transaction columns (null, no traces: 0) if asked."""
+    from blockanalytix_assets.features.internal import INTERNAL_TX_FEATURE_COLUMNS
     from blockanalytix_assets.features.transaction import FEATURE_COLUMNS
+
+    return list(FEATURE_COLUMNS) + (INTERNAL_TX_FEATURE_COLUMNS if internal else [])
+
+
+def _load(root: str, labels_csv: str, columns: list[str]):
     from blockanalytix_assets.storage import Storage
 
     store = Storage(str(root))
@@ -35,7 +42,7 @@ def _load(root: str, labels_csv: str):
     labels = pd.read_csv(labels_csv)
     labels["address"] = labels["address"].str.lower()
     df = pd.concat([t.to_pandas() for t in tables.values()], ignore_index=True).drop_duplicates("hash", keep="last")
-    x = df[list(FEATURE_COLUMNS)].to_numpy(np.float32)
+    x = df[columns].astype("float32").fillna(0.0).to_numpy(np.float32)
     return df, x, labels
 
 
@@ -50,7 +57,9 @@ def _finite(v: float) -> float | None:
     return None if math.isnan(v) else round(v, 4)
 
 
-def run(train_root: str, train_labels: str, test_root: str, test_labels: str, epochs: int = 20) -> dict:
+def run(
+    train_root: str, train_labels: str, test_root: str, test_labels: str, epochs: int = 20, internal: bool = False
+) -> dict:
     """Fit on the train chain (its later quarter validates for early stopping), score the test chain."""
     import keras
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -64,8 +73,9 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     clf_spec, ae_spec = model("anomaly_classifier"), model("transaction_autoencoder")
 
     t0 = time.perf_counter()
-    df_a, x_a, lab_a = _load(train_root, train_labels)
-    df_b, x_b, lab_b = _load(test_root, test_labels)
+    columns = feature_columns(internal)
+    df_a, x_a, lab_a = _load(train_root, train_labels, columns)
+    df_b, x_b, lab_b = _load(test_root, test_labels, columns)
     typ_a = _typology_of(df_a, lab_a)
     y_a = (typ_a != "").astype("int32")
     typ_b = _typology_of(df_b, lab_b)
@@ -130,10 +140,10 @@ def run(train_root: str, train_labels: str, test_root: str, test_labels: str, ep
     return result
 
 
-def write(result: dict) -> None:
+def write(result: dict, path: Path = RESULTS) -> None:
     """Write the result JSON (strict JSON: unmeasurable figures are null) and print it."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     print(json.dumps(result, indent=2))
 
 
@@ -166,10 +176,15 @@ def main(argv: list[str] | None = None) -> dict:
         metavar=("TRAIN_ROOT", "TRAIN_LABELS", "TEST_ROOT", "TEST_LABELS"),
         help="Skip the preparation: evaluate storage roots that already hold transaction_features.",
     )
+    p.add_argument(
+        "--internal",
+        action="store_true",
+        help="Also feed the internal_* transaction columns (writes devnet_cross_seed_internal.json).",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     if args.roots:
-        result = {"source": "existing roots", **run(*args.roots, epochs=args.epochs)}
+        result = {"source": "existing roots", **run(*args.roots, epochs=args.epochs, internal=args.internal)}
     else:
         from blockanalytix_tests.evaluation.devnet_prepare import prepare_seed
 
@@ -189,10 +204,18 @@ def main(argv: list[str] | None = None) -> dict:
             "lookback_ranges": args.lookback,
             "max_epochs": args.epochs,
             "chains": chains,
-            **run(str(train.root), str(train.labels), str(test.root), str(test.labels), epochs=args.epochs),
+            **run(
+                str(train.root),
+                str(train.labels),
+                str(test.root),
+                str(test.labels),
+                epochs=args.epochs,
+                internal=args.internal,
+            ),
         }
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
-    write(result)
+    result["internal_columns"] = args.internal
+    write(result, RESULTS.with_stem(RESULTS.stem + "_internal") if args.internal else RESULTS)
     print(table(result))
     return result
 

@@ -10,7 +10,7 @@ from eth_abi import encode
 from blockanalytix_assets.ingest.contract_mapping import sighash
 from blockanalytix_assets.ingest.replay import REPLAY_URL, replay_session
 from blockanalytix_assets.ingest.rpc import RpcClient
-from blockanalytix_assets.ingest.rpc_errors import RpcError, is_revert
+from blockanalytix_assets.ingest.rpc_errors import RpcError, StateUnavailable, _classify, is_revert
 from blockanalytix_assets.ingest.schema import TOKEN_TRANSFERS, TOKENS, TRANSFER_EVENTS
 from blockanalytix_assets.ingest.token_mapping import (
     DECIMALS,
@@ -83,6 +83,21 @@ def test_is_revert_tells_failed_calls_from_node_failures():
     assert not is_revert({"code": -32000, "message": "header not found"})
     assert not is_revert({"code": -32005, "message": "rate limit exceeded"})
     assert not is_revert({"code": -32601, "message": "the method eth_call does not exist"})
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "missing trie node 1b2c... (path ) state 0xab is not available",  # geth hash scheme, Nethermind
+        "historical state 0xabc is not available",  # geth path scheme
+        "state at block #1000 is pruned",  # reth
+        "BlockOutOfRangeError: block height is 600 but requested was 99",  # anvil after --load-state
+    ],
+)
+def test_a_pruned_nodes_answer_is_state_unavailable_not_a_revert_nor_transient(message):
+    err = {"code": -32000, "message": message}
+    assert isinstance(_classify(err, "eth_call"), StateUnavailable) and not is_revert(err)
+    assert not isinstance(_classify(err, "eth_getBlockByNumber"), StateUnavailable)
 
 
 def test_eth_calls_are_batched_and_reverts_answer_none(tmp_path):
