@@ -68,8 +68,9 @@ def materialise(url: str, chain_id: int, root: Path, head: int, range_size: int,
     for r in ranges:  # transaction_features with the asset's lookback over earlier cleaned ranges
         keys = lookback_keys(r.key, lookback, store.keys("cleaned_transactions"))
         earlier = [store.read("cleaned_transactions", k, columns=ACTIVITY_COLUMNS) for k in keys]
-        store.write("transaction_features", r.key, transaction_features(store.read("cleaned_transactions", r.key),
-                                                                         earlier))  # fmt: skip
+        internal = store.read("internal_transfers", r.key) if store.exists("internal_transfers", r.key) else None
+        features = transaction_features(store.read("cleaned_transactions", r.key), earlier, internal)
+        store.write("transaction_features", r.key, features)
     return [r.key for r in ranges]
 
 
