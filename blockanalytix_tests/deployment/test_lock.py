@@ -24,7 +24,7 @@ USED_WITHOUT_IMPORT = {
     "boto3": "MLflow's S3 artefact store (deployment/k8s/mlflow.yaml)",
     "tensorflow-cpu": "the default Keras backend",
     "duckdb-ext-httpfs": "DuckDB's httpfs extension, loaded from the wheel (api/engine.py)",
-    "coincurve": "eth_keys' libsecp256k1 backend, picked when importable (EIP-7702 authorities, ingest/authorization.py)",
+    "coincurve": "eth_keys' libsecp256k1 backend when importable (EIP-7702 authorities: ingest/authorization.py)",
 }
 
 
