@@ -6,6 +6,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+import rlp
 from eth_hash.auto import keccak  # light; web3 (~1 s to import) is imported where it is used
 
 CONTRACTS = Path(__file__).parent / "contracts"
@@ -32,14 +33,6 @@ def transfer_data(to: str, value: int) -> str:
     return f"0x{TRANSFER_SELECTOR}{to[2:].lower():0>64}{value:064x}"
 
 
-def _rlp_bytes(b: bytes) -> bytes:
-    if len(b) == 1 and b[0] < 0x80:
-        return b
-    return bytes([0x80 + len(b)]) + b
-
-
 def create_address(sender: str, nonce: int) -> str:
     """Return the address a CREATE by sender at nonce deploys to (keccak(rlp([sender, nonce])))."""
-    n = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big") if nonce else b""
-    payload = _rlp_bytes(bytes.fromhex(sender[2:])) + _rlp_bytes(n)
-    return "0x" + keccak(bytes([0xC0 + len(payload)]) + payload)[12:].hex()
+    return "0x" + keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:].hex()

@@ -14,27 +14,11 @@ MAGIC = b"\x05"  # EIP-7702 SET_CODE_TX_MAGIC, prefixed to the RLP of (chain_id,
 KEYS = ("chainId", "address", "nonce", "yParity", "r", "s")
 
 
-def _rlp_int(v: int) -> bytes:
-    return _rlp_bytes(v.to_bytes((v.bit_length() + 7) // 8, "big"))
-
-
-def _rlp_bytes(b: bytes) -> bytes:
-    if len(b) == 1 and b[0] < 0x80:
-        return b
-    return _rlp_length(len(b), 0x80) + b
-
-
-def _rlp_length(n: int, offset: int) -> bytes:
-    if n < 56:
-        return bytes([offset + n])
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(size)]) + size
-
-
 def authorization_hash(chain_id: int, address: str, nonce: int) -> bytes:
     """keccak(0x05 || rlp([chain_id, address, nonce])): the message an authority signs."""
-    body = _rlp_int(chain_id) + _rlp_bytes(bytes.fromhex(address[2:])) + _rlp_int(nonce)
-    return keccak(MAGIC + _rlp_length(len(body), 0xC0) + body)
+    import rlp  # with eth_keys below: only ranges with type-4 transactions pay the import
+
+    return keccak(MAGIC + rlp.encode([chain_id, bytes.fromhex(address[2:]), nonce]))
 
 
 def recover_authority(chain_id: int, address: str, nonce: int, y_parity: int, r: int, s: int) -> str | None:
