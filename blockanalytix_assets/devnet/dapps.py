@@ -1,14 +1,15 @@
-"""The typologies' contracts (Mixer, Drainer, Sweeper): committed ABI/bytecode, calldata, EIP-7702 authorizations."""
+"""The devnet's contracts (Token, Mixer, Drainer, Sweeper, ...): committed ABI/bytecode, calldata, EIP-7702 auth."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from eth_hash.auto import keccak
 
-from blockanalytix_assets.devnet.erc20 import CONTRACTS
+CONTRACTS = Path(__file__).parent / "contracts"
 
 MAX_UINT256 = 2**256 - 1
 MAX_BATCH = 8  # DynArray bound of Mixer.withdraw and Drainer.sweep
