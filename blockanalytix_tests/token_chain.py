@@ -9,6 +9,7 @@ from pathlib import Path
 
 from eth_abi import decode, encode
 
+from blockanalytix_assets.devnet.dapps import authorization
 from blockanalytix_assets.devnet.erc20 import deploy_data
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 from blockanalytix_assets.ingest.contract_mapping import sighash
@@ -27,15 +28,6 @@ def artifact(name: str) -> dict:
 def call_data(signature: str, types: list[str], args: list) -> str:
     """The calldata of one function call."""
     return sighash(signature) + encode(types, args).hex()
-
-
-def authorization(address: str, chain_id: int = 31337) -> dict:
-    """AUTHORITY_KEY's signed EIP-7702 authorization (its nonce 0) to run address's code, as JSON-RPC wants it."""
-    from eth_account import Account
-
-    signed = Account.sign_authorization({"chainId": chain_id, "address": address, "nonce": 0}, AUTHORITY_KEY)
-    return {"chainId": hex(chain_id), "address": address, "nonce": "0x0", "yParity": hex(signed.y_parity),
-            "r": hex(signed.r), "s": hex(signed.s)}  # fmt: skip
 
 
 def build(url: str) -> dict[str, str]:
@@ -75,9 +67,10 @@ def build(url: str) -> dict[str, str]:
     )
     usdc, nft = ("0x" + r["logs"][-1]["data"][-40:] for r in (made[0], made[3]))
     assert [r["status"] for r in made] == ["0x1"] * 4 + ["0x0"]
+    delegation = authorization(31337, nft, 0, AUTHORITY_KEY)  # AUTHORITY_KEY's nonce 0: a[9] delegates to nft
     third = mine(
         [
-            send(a[8], to=a[9], data="0x", authorizationList=[authorization(nft)]),  # type 4: a[9] delegates
+            send(a[8], to=a[9], data="0x", authorizationList=[delegation]),  # type 4, sponsored by a[8]
             send(a[0], to=usdc, data=call_data("transfer(address,uint256)", ["address", "uint256"], [a[7], 1_500_000])),
             send(
                 a[3],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eth_account import Account
 from eth_hash.auto import keccak
 
+from blockanalytix_assets.devnet.dapps import authorization
 from blockanalytix_assets.devnet.rpc import DevnetRpc
 
 AUTHORITY_KEY = keccak(b"blockanalytix trace_chain EIP-7702 authority")  # an EOA that delegates to the forwarder
@@ -66,9 +67,7 @@ def build(url: str) -> dict[str, str]:
     send(a[3], to=nested, data="0x")
     # type 4, sponsored by a[4]: the authority runs the forwarder's code (its calls and creates) in the same tx;
     # no value, so no internal transfer (test_internal_transfers counts the forwarder's own)
-    signed = Account.sign_authorization({"chainId": 0, "address": fwd, "nonce": 0}, AUTHORITY_KEY)
-    auth = {"chainId": "0x0", "address": fwd, "nonce": "0x0", "yParity": hex(signed.y_parity), "r": hex(signed.r),
-            "s": hex(signed.s)}  # fmt: skip
+    auth = authorization(0, fwd, 0, AUTHORITY_KEY)
     authority = Account.from_key(AUTHORITY_KEY).address
     send(a[4], to=authority, data=words(a[8], rev, nested), type="0x4", authorizationList=[auth])
     mine()

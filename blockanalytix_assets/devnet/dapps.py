@@ -69,7 +69,7 @@ def keyed_account(key: bytes) -> str:
     return str(Account.from_key(key).address).lower()
 
 
-def authorization(chain_id: int, delegate: str, nonce: int, key: bytes) -> dict:
+def authorization(chain_id: int, delegate: str, nonce: int, key: bytes | str) -> dict:
     """An EIP-7702 authorization (delegate the key's account to `delegate`), as eth_sendTransaction takes it."""
     from eth_account import Account
 

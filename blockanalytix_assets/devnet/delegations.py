@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from eth_account import Account
 
+from blockanalytix_assets.devnet.dapps import authorization
 from blockanalytix_assets.devnet.plan import ETH, dynamic_fees
 
 if TYPE_CHECKING:
@@ -59,13 +60,12 @@ class SmartWallets:
             target = self.targets[int(self.rng.integers(len(self.targets)))]
         if self.rng.random() < 0.2:
             chain_id = 0  # valid on every chain
-        a = Account.sign_authorization({"chainId": chain_id, "address": target, "nonce": nonce}, self.keys[wallet])
+        auth = authorization(chain_id, target, nonce, self.keys[wallet])
         if target == ZERO:
             self.delegated.pop(wallet, None)
         else:
             self.delegated[wallet] = target
-        return {"chainId": hex(chain_id), "address": target, "nonce": hex(nonce), "yParity": hex(a.y_parity),
-                "r": hex(a.r), "s": hex(a.s)}  # fmt: skip
+        return auth
 
 
 def plan_delegations(w: World) -> None:
